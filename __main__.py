@@ -1,0 +1,45 @@
+"""Keelson: the platform program.
+
+Reads the stack's settings (the only place config is read), then composes the components:
+a governed namespace for the apps and one HardenedApp per entry of `keelson:apps`.
+"""
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import GovernedNamespace, GovernedNamespaceArgs, HardenedApp
+from settings import SettingsError, load_settings
+
+try:
+    settings = load_settings()
+except SettingsError as error:
+    # RunError ends the program with the message alone: no traceback, and no resource registered.
+    raise pulumi.RunError(str(error)) from None
+
+provider = k8s.Provider(
+    "kubernetes",
+    render_yaml_to_directory=settings.kubernetes.render_dir,
+    context=settings.kubernetes.context,
+)
+on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
+
+apps_namespace = GovernedNamespace(
+    "apps",
+    GovernedNamespaceArgs(**dict(settings.namespace), network=settings.network),
+    opts=on_cluster,
+)
+apps = {
+    name: HardenedApp(
+        name,
+        settings.app_args(name),
+        opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[apps_namespace])),
+    )
+    for name in settings.apps
+}
+
+pulumi.export("environment", settings.environment)
+pulumi.export("namespaces", {"apps": apps_namespace.name})
+pulumi.export("appUrls", {name: app.url for name, app in apps.items() if app.url is not None})
+pulumi.export("appInternalUrls", {name: app.internal_url for name, app in apps.items()})
+if settings.kubernetes.render_dir:
+    pulumi.export("renderedManifests", settings.kubernetes.render_dir)

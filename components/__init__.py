@@ -1,0 +1,46 @@
+"""Keelson: secure-by-default Kubernetes building blocks for Pulumi programs.
+
+Import the components and their Args from here:
+
+    from components import HardenedApp, HardenedAppArgs, GovernedNamespace, GovernedNamespaceArgs
+"""
+
+from .hardened_app import HardenedApp, HardenedAppArgs
+from .models import (
+    Autoscaling,
+    ComputeResources,
+    DisruptionBudget,
+    EgressRule,
+    HealthCheck,
+    IngressPolicy,
+    IngressSpec,
+    LimitRangeSpec,
+    NamespaceSpec,
+    NetworkPeers,
+    PodSecurityLabels,
+    ResourceQuotaSpec,
+    ResourceRequirements,
+)
+from .namespace import GovernedNamespace, GovernedNamespaceArgs
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Autoscaling",
+    "ComputeResources",
+    "DisruptionBudget",
+    "EgressRule",
+    "GovernedNamespace",
+    "GovernedNamespaceArgs",
+    "HardenedApp",
+    "HardenedAppArgs",
+    "HealthCheck",
+    "IngressPolicy",
+    "IngressSpec",
+    "LimitRangeSpec",
+    "NamespaceSpec",
+    "NetworkPeers",
+    "PodSecurityLabels",
+    "ResourceQuotaSpec",
+    "ResourceRequirements",
+]

@@ -1,0 +1,69 @@
+"""NetworkPolicy specs: deny everything, then allow exactly the flows a workload needs.
+
+Ref: https://kubernetes.io/docs/concepts/services-networking/network-policies/
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import EgressRule
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+"""Set by the API server on every namespace (Kubernetes >= 1.22); safe to select on."""
+
+
+def default_deny() -> dict[str, Any]:
+    """Return a spec that selects every pod of the namespace and allows no traffic either way."""
+    return {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def allow_dns_egress(dns_namespace: str, dns_pod_labels: dict[str, str]) -> dict[str, Any]:
+    """Return a spec letting every pod of the namespace resolve names through cluster DNS."""
+    return {
+        "podSelector": {},
+        "policyTypes": ["Egress"],
+        "egress": [
+            {
+                "to": [
+                    {
+                        "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: dns_namespace}},
+                        "podSelector": {"matchLabels": dict(dns_pod_labels)},
+                    }
+                ],
+                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+            }
+        ],
+    }
+
+
+def allow_ingress_from_namespace(
+    pod_labels: dict[str, str],
+    source_namespace: str,
+    port: str | int,
+    source_pod_labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Return a spec letting pods of one namespace (optionally only some of them) reach one port."""
+    peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: source_namespace}}}
+    if source_pod_labels:
+        peer["podSelector"] = {"matchLabels": dict(source_pod_labels)}
+    return {
+        "podSelector": {"matchLabels": dict(pod_labels)},
+        "policyTypes": ["Ingress"],
+        "ingress": [{"from": [peer], "ports": [{"protocol": "TCP", "port": port}]}],
+    }
+
+
+def allow_egress(pod_labels: dict[str, str], rules: list[EgressRule]) -> dict[str, Any]:
+    """Return a spec letting the selected pods reach the given CIDRs and ports."""
+    return {
+        "podSelector": {"matchLabels": dict(pod_labels)},
+        "policyTypes": ["Egress"],
+        "egress": [
+            {
+                "to": [{"ipBlock": {"cidr": rule.cidr}}],
+                "ports": [{"protocol": rule.protocol, "port": port} for port in rule.ports],
+            }
+            for rule in rules
+        ],
+    }

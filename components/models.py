@@ -1,0 +1,306 @@
+"""Typed, validated specifications shared by the components' Args.
+
+Every model rejects unknown keys (a typo in a stack file is an error, not a silent default) and
+accepts both the camelCase spelling used in Pulumi stack files and the snake_case one used from
+Python. Each field documents its default and, where the default trades convenience for safety,
+why and which field is the escape hatch.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from .quantities import parse_cpu, parse_memory
+
+PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
+"""Pod Security Standards levels. Ref: https://kubernetes.io/docs/concepts/security/pod-security-standards/"""
+
+AppComponent = Literal["api", "worker"]
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_HOSTNAME = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_IMAGE = re.compile(
+    r"^(?P<repository>[a-z0-9]+([._/-][a-z0-9]+|:[0-9]+/)*)"
+    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+
+
+class KeelsonModel(BaseModel):
+    """Base of every config model: frozen, strict about unknown keys, camelCase aliases."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        validate_default=True,
+    )
+
+
+def _cpu(text: str) -> str:
+    parse_cpu(text)
+    return text
+
+
+def _memory(text: str) -> str:
+    parse_memory(text)
+    return text
+
+
+def _dns_label(text: str) -> str:
+    if not _DNS_LABEL.match(text):
+        raise ValueError(
+            f"'{text}' is not a DNS-1123 label: use at most 63 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return text
+
+
+def _hostname(text: str) -> str:
+    if len(text) > 253 or not _HOSTNAME.match(text):
+        raise ValueError(
+            f"'{text}' is not a valid hostname: use lowercase DNS labels separated by dots, "
+            "e.g. api.example.com (a leading '*.' is allowed for wildcards)"
+        )
+    return text
+
+
+def _image(text: str) -> str:
+    match = _IMAGE.match(text)
+    if match is None:
+        raise ValueError(f"'{text}' is not a container image reference (registry/repository:tag[@sha256:digest])")
+    if match["tag"] is None and match["digest"] is None:
+        raise ValueError(f"image '{text}' has no tag or digest; pin it, e.g. '{text}:1.2.3' or '@sha256:...'")
+    if match["tag"] == "latest" and match["digest"] is None:
+        raise ValueError(f"image '{text}' uses the mutable 'latest' tag; pin a version tag or a digest")
+    return text
+
+
+def _cidr(text: str) -> str:
+    try:
+        ipaddress.ip_network(text, strict=True)
+    except ValueError as error:
+        raise ValueError(f"'{text}' is not a CIDR block such as 10.0.0.0/8 ({error})") from None
+    return text
+
+
+CpuQuantity = Annotated[str, AfterValidator(_cpu)]
+"""A CPU quantity in cores ("2") or millicores ("500m")."""
+MemoryQuantity = Annotated[str, AfterValidator(_memory)]
+"""A memory quantity such as "512Mi" or "2Gi"."""
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+"""A DNS-1123 label: a valid Kubernetes object or namespace name."""
+Hostname = Annotated[str, AfterValidator(_hostname)]
+ImageReference = Annotated[str, AfterValidator(_image)]
+"""A container image pinned by tag or digest; 'latest' and untagged images are rejected."""
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class ComputeResources(KeelsonModel):
+    """CPU and memory for one container or one quota line."""
+
+    cpu: CpuQuantity
+    memory: MemoryQuantity
+
+
+class ResourceRequirements(KeelsonModel):
+    """Requests and limits of a container.
+
+    Default: 500m/512Mi requested, 2/2Gi limit, because every container must declare both for the
+    scheduler and the namespace ResourceQuota to work, and a 4x burst fits most web workloads.
+    """
+
+    requests: ComputeResources = ComputeResources(cpu="500m", memory="512Mi")
+    limits: ComputeResources = ComputeResources(cpu="2", memory="2Gi")
+
+    @model_validator(mode="after")
+    def _limits_cover_requests(self) -> ResourceRequirements:
+        for resource, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
+            request = getattr(self.requests, resource)
+            limit = getattr(self.limits, resource)
+            if parse(limit) < parse(request):
+                raise ValueError(
+                    f"'limits.{resource}' ({limit}) must be greater than or equal to "
+                    f"'requests.{resource}' ({request})"
+                )
+        return self
+
+    def ratio(self, resource: Literal["cpu", "memory"]) -> Decimal:
+        """Return limit / request for one resource (what a LimitRange's maxLimitRequestRatio bounds)."""
+        parse = parse_cpu if resource == "cpu" else parse_memory
+        return parse(getattr(self.limits, resource)) / parse(getattr(self.requests, resource))
+
+
+class PodSecurityLabels(KeelsonModel):
+    """Pod Security Admission levels for a namespace.
+
+    Default: 'restricted' for enforce, warn and audit, because it is the only level that forbids
+    root, privilege escalation and host access. Escape hatch: set 'enforce' to 'baseline' (as the
+    staging stack does) while keeping 'warn'/'audit' at 'restricted' to see what would break.
+    Ref: https://kubernetes.io/docs/concepts/security/pod-security-admission/
+    """
+
+    enforce: PodSecurityLevel = "restricted"
+    warn: PodSecurityLevel = "restricted"
+    audit: PodSecurityLevel = "restricted"
+    version: str = Field(
+        default="v1.33",
+        pattern=r"^(latest|v1\.[0-9]+)$",
+        description="Policy version the labels pin. Default: v1.33, so a cluster upgrade never tightens "
+        "the policy under running workloads without a reviewed change.",
+    )
+
+
+class ResourceQuotaSpec(KeelsonModel):
+    """Ceilings for everything a namespace may request.
+
+    Default: 30 CPU / 60Gi requested, 60 CPU / 120Gi limits, 100 pods, 200 Jobs, because an
+    unbounded namespace lets one runaway autoscaler starve the cluster.
+    """
+
+    requests: ComputeResources = ComputeResources(cpu="30", memory="60Gi")
+    limits: ComputeResources = ComputeResources(cpu="60", memory="120Gi")
+    pods: int = Field(default=100, ge=1)
+    jobs: int = Field(default=200, ge=0)
+
+
+class LimitRangeSpec(KeelsonModel):
+    """Per-container defaults and bounds of a namespace.
+
+    Default: containers without resources get 500m/512Mi requests and 2/2Gi limits, and no
+    container may set a limit more than 4x its request, because unbounded bursts make node
+    pressure unpredictable.
+    """
+
+    default_request: ComputeResources = ComputeResources(cpu="500m", memory="512Mi")
+    default_limit: ComputeResources = ComputeResources(cpu="2", memory="2Gi")
+    max_limit_request_ratio: ComputeResources = ComputeResources(cpu="4", memory="4")
+
+
+class NamespaceSpec(KeelsonModel):
+    """A governed namespace: Pod Security labels, quota, limit range and default-deny policies."""
+
+    name: DnsLabel
+    pod_security: PodSecurityLabels = PodSecurityLabels()
+    quota: ResourceQuotaSpec = ResourceQuotaSpec()
+    limit_range: LimitRangeSpec = LimitRangeSpec()
+    monitored: bool = Field(
+        default=True,
+        description="Adds the label the MonitoringStack selects namespaces by. Default: true.",
+    )
+
+
+class HealthCheck(KeelsonModel):
+    """Liveness, readiness and startup probes of the main container.
+
+    Default: HTTP GET /healthz (liveness) and /readyz (readiness) on the app port, with a startup
+    probe allowing 150 s before liveness starts, because a slow start must not be killed as a hang.
+    Use type 'tcp' for workers without an HTTP endpoint.
+    """
+
+    type: Literal["http", "tcp"] = "http"
+    liveness_path: str = Field(default="/healthz", pattern=r"^/")
+    readiness_path: str = Field(default="/readyz", pattern=r"^/")
+    period_seconds: int = Field(default=10, ge=1, le=300)
+    timeout_seconds: int = Field(default=2, ge=1, le=60)
+    failure_threshold: int = Field(default=3, ge=1, le=30)
+    startup_budget_seconds: int = Field(
+        default=150,
+        ge=5,
+        le=3600,
+        description="How long the startup probe waits for the first success before liveness applies.",
+    )
+
+
+class Autoscaling(KeelsonModel):
+    """HorizontalPodAutoscaler (autoscaling/v2) bounds and targets.
+
+    Default: 70 % CPU and 80 % memory utilization targets; the scaling behaviour (up 100 % per
+    30 s, down 50 % per 60 s after a 300 s stabilization window) is fixed so a traffic dip never
+    halves capacity at once.
+    """
+
+    min_replicas: int = Field(ge=1)
+    max_replicas: int = Field(ge=1, le=1000)
+    cpu_utilization: int = Field(default=70, ge=10, le=100)
+    memory_utilization: int = Field(default=80, ge=10, le=100)
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> Autoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"'minReplicas' ({self.min_replicas}) must be less than or equal to "
+                f"'maxReplicas' ({self.max_replicas})"
+            )
+        return self
+
+
+class DisruptionBudget(KeelsonModel):
+    """PodDisruptionBudget: give exactly one of minAvailable or maxUnavailable.
+
+    A budget that can never be satisfied during a drain (minAvailable at or above the replica
+    count, or maxUnavailable 0) blocks node upgrades forever; HardenedAppArgs rejects it.
+    """
+
+    min_available: int | None = Field(default=None, ge=0)
+    max_unavailable: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DisruptionBudget:
+        if (self.min_available is None) == (self.max_unavailable is None):
+            raise ValueError(
+                f"give exactly one of 'minAvailable' ({self.min_available}) and "
+                f"'maxUnavailable' ({self.max_unavailable})"
+            )
+        if self.max_unavailable == 0:
+            raise ValueError("'maxUnavailable' (0) blocks every voluntary eviction; use 1 or more")
+        return self
+
+
+class EgressRule(KeelsonModel):
+    """An allowed egress destination beyond DNS."""
+
+    cidr: Cidr
+    ports: list[Port] = Field(min_length=1)
+    protocol: Literal["TCP", "UDP"] = "TCP"
+
+
+class IngressSpec(KeelsonModel):
+    """Public HTTPS exposure of an app through the cluster's Ingress controller."""
+
+    host: Hostname
+    path: str = Field(default="/", pattern=r"^/")
+
+
+class IngressPolicy(KeelsonModel):
+    """How every Ingress of the stack is exposed: controller, TLS issuer and edge protections.
+
+    Default: 100 requests/min and 10 concurrent connections per client IP, 1m bodies, TLS 1.2/1.3
+    AEAD ciphers and strict security headers, because an unprotected edge is the first thing a
+    scanner finds. Raise the limits per stack when a real client needs more.
+    """
+
+    class_name: DnsLabel = "nginx"
+    controller_namespace: DnsLabel = "ingress-nginx"
+    cluster_issuer: DnsLabel = "letsencrypt-staging"
+    rate_limit_rpm: int = Field(default=100, ge=1)
+    rate_limit_connections: int = Field(default=10, ge=1)
+    body_size: str = Field(default="1m", pattern=r"^[0-9]+[kmg]?$")
+    content_security_policy: str = "default-src 'self'; frame-ancestors 'none'; object-src 'none'"
+    hsts_max_age_seconds: int = Field(default=31536000, ge=0)
+
+
+class NetworkPeers(KeelsonModel):
+    """Where the traffic an app must accept comes from, and where cluster DNS lives."""
+
+    monitoring_namespace: DnsLabel = "monitoring"
+    dns_namespace: DnsLabel = "kube-system"
+    dns_pod_labels: dict[str, str] = {"k8s-app": "kube-dns"}

@@ -1,0 +1,235 @@
+"""Stack settings: the one place that reads `pulumi.Config`.
+
+Stack YAML -> `load_settings()` -> `StackSettings` (typed, validated) -> component Args.
+Every problem is reported at once, each line naming the config key, the bad value and what is
+allowed, and `load_settings()` raises before `__main__` registers a single resource.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, Literal
+
+import pulumi
+from pydantic import Field, SecretStr, ValidationError, model_validator
+
+from components.hardened_app import HardenedAppArgs, LogLevel
+from components.models import DnsLabel, IngressPolicy, KeelsonModel, NamespaceSpec, NetworkPeers
+from components.quantities import format_cpu, format_memory, parse_cpu, parse_memory
+
+CONFIG_NAMESPACE = "keelson"
+
+STACK_WIDE_APP_FIELDS = {
+    "namespace": "keelson:namespace",
+    "environment": "keelson:environment",
+    "log_level": "keelson:logLevel",
+    "ingress_policy": "keelson:ingress",
+    "network": "keelson:network",
+}
+"""App fields every app of a stack shares; an app entry that sets one is an error, not an override."""
+
+
+class KubernetesSettings(KeelsonModel):
+    """How the program reaches Kubernetes.
+
+    'renderDir' switches the provider to render mode: manifests are written to that folder and no
+    cluster is contacted (the `local` stack). The folder holds rendered Secrets, so it is git-ignored.
+    """
+
+    render_dir: str | None = Field(default=None, min_length=1)
+    context: str | None = Field(default=None, min_length=1)
+
+
+class StackSettings(KeelsonModel):
+    """Everything a stack file configures, under the `keelson:` namespace."""
+
+    environment: Literal["local", "staging", "production"]
+    log_level: LogLevel = "info"
+    kubernetes: KubernetesSettings = KubernetesSettings()
+    namespace: NamespaceSpec
+    ingress: IngressPolicy = IngressPolicy()
+    network: NetworkPeers = NetworkPeers()
+    apps: dict[DnsLabel, HardenedAppArgs] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _stack_rules(self) -> StackSettings:
+        problems: list[str] = []
+        for name, app in self.apps.items():
+            for field in sorted(app.model_fields_set & STACK_WIDE_APP_FIELDS.keys()):
+                problems.append(
+                    f"keelson:apps.{name}.{HardenedAppArgs.model_fields[field].alias} is set for the whole stack "
+                    f"by '{STACK_WIDE_APP_FIELDS[field]}'; remove it from the app"
+                )
+            limit_range = self.namespace.limit_range
+            for resource in ("cpu", "memory"):
+                ceiling = Decimal(getattr(limit_range.max_limit_request_ratio, resource))
+                ratio = app.resources.ratio(resource)
+                if ratio > ceiling:
+                    problems.append(
+                        f"keelson:apps.{name}.resources: limits.{resource}/requests.{resource} is {ratio:.4g} "
+                        f"({getattr(app.resources.limits, resource)}/{getattr(app.resources.requests, resource)}), "
+                        f"above keelson:namespace.limitRange.maxLimitRequestRatio.{resource} ({ceiling}); "
+                        "the LimitRange would reject the pods"
+                    )
+        hosts: dict[str, str] = {}
+        for name, app in self.apps.items():
+            if app.ingress is not None:
+                if app.ingress.host in hosts:
+                    problems.append(
+                        f"keelson:apps.{name}.ingress.host '{app.ingress.host}' is already used by app "
+                        f"'{hosts[app.ingress.host]}'"
+                    )
+                hosts[app.ingress.host] = name
+        problems.extend(self._quota_problems())
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _quota_problems(self) -> list[str]:
+        """Check that every app at its autoscaling maximum, plus one surge pod, fits the quota."""
+        quota = self.namespace.quota
+        totals = {"requests.cpu": Decimal(0), "requests.memory": Decimal(0), "limits.cpu": Decimal(0), "limits.memory": Decimal(0)}
+        pods = 0
+        for app in self.apps.values():
+            peak = (app.autoscaling.max_replicas if app.autoscaling else app.replicas) + 1
+            pods += peak
+            totals["requests.cpu"] += peak * parse_cpu(app.resources.requests.cpu)
+            totals["requests.memory"] += peak * parse_memory(app.resources.requests.memory)
+            totals["limits.cpu"] += peak * parse_cpu(app.resources.limits.cpu)
+            totals["limits.memory"] += peak * parse_memory(app.resources.limits.memory)
+        problems = []
+        for key, total in totals.items():
+            kind, resource = key.split(".")
+            allowed_text = getattr(getattr(quota, kind), resource)
+            allowed = parse_cpu(allowed_text) if resource == "cpu" else parse_memory(allowed_text)
+            if total > allowed:
+                shown = format_cpu(total) if resource == "cpu" else format_memory(total)
+                problems.append(
+                    f"keelson:namespace.quota.{kind}.{resource} ({allowed_text}) is below what the apps need at "
+                    f"their autoscaling maximum plus one rollout surge pod ({shown}); raise the quota or lower "
+                    "maxReplicas/resources"
+                )
+        if pods > quota.pods:
+            problems.append(
+                f"keelson:namespace.quota.pods ({quota.pods}) is below the apps' peak pod count ({pods})"
+            )
+        return problems
+
+    def app_args(self, name: str) -> HardenedAppArgs:
+        """Return the Args of one app with the stack-wide fields filled in."""
+        return self.apps[name].model_copy(
+            update={
+                "namespace": self.namespace.name,
+                "environment": self.environment,
+                "log_level": self.log_level,
+                "ingress_policy": self.ingress,
+                "network": self.network,
+            }
+        )
+
+
+class SettingsError(ValueError):
+    """Stack configuration that cannot be deployed; the message lists every problem, one per line."""
+
+
+def _config_path(loc: tuple[Any, ...]) -> str:
+    if not loc:
+        return CONFIG_NAMESPACE
+    head, *rest = loc
+    path = f"{CONFIG_NAMESPACE}:{head}"
+    for part in rest:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("str", "NamespaceSpec", "function-after[_dns_label(), str]"):
+            continue
+        else:
+            path += f".{part}"
+    return path
+
+
+def _describe(error: dict[str, Any]) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"] and "keelson:" in message:
+        return message
+    path = _config_path(error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"{path}: unknown key; check the spelling against the config reference in README.md"
+    value = error.get("input")
+    secret = any(part in ("secretEnv", "secret_env") for part in error["loc"])
+    if error["type"] == "missing" or isinstance(value, (dict, list)) or secret:
+        return f"{path}: {message}"
+    return f"{path} = {value!r}: {message}"
+
+
+def parse_settings(raw: dict[str, Any], secret_keys: set[str] | frozenset[str] = frozenset()) -> StackSettings:
+    """Validate raw config values (keys without the `keelson:` prefix) into StackSettings.
+
+    'secret_keys' are the config keys (with prefix) that hold `secure:` values; a secret field set
+    in any other key is rejected, so no credential is ever committed in clear text.
+    """
+    try:
+        settings = StackSettings.model_validate(raw)
+    except ValidationError as error:
+        lines = []
+        for item in error.errors(include_url=False):
+            lines.extend(_describe(item).split("\n"))
+        raise SettingsError("invalid stack configuration:\n  " + "\n  ".join(lines)) from None
+    plaintext = [
+        key for key in _keys_with_secret_fields(settings) if f"{CONFIG_NAMESPACE}:{key}" not in secret_keys
+    ]
+    if plaintext:
+        raise SettingsError(
+            "invalid stack configuration:\n  "
+            + "\n  ".join(
+                f"{CONFIG_NAMESPACE}:{key} holds a secret field in clear text; set it with "
+                f"`pulumi config set --secret --path '{CONFIG_NAMESPACE}:{key}.<field>' <value>`"
+                for key in plaintext
+            )
+        )
+    return settings
+
+
+def _keys_with_secret_fields(settings: StackSettings) -> list[str]:
+    keys = []
+    for field_name, field in StackSettings.model_fields.items():
+        if _contains_secret(getattr(settings, field_name)):
+            keys.append(field.alias or field_name)
+    return keys
+
+
+def _contains_secret(value: Any) -> bool:
+    if isinstance(value, SecretStr):
+        return True
+    if isinstance(value, KeelsonModel):
+        return any(_contains_secret(getattr(value, name)) for name in type(value).model_fields)
+    if isinstance(value, dict):
+        return any(_contains_secret(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_contains_secret(item) for item in value)
+    return False
+
+
+def _decode(value: Any) -> Any:
+    """Config values arrive as strings; structured ones (objects, numbers, booleans) as JSON text."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def load_settings() -> StackSettings:
+    """Read every `keelson:` key of the current stack and validate it.
+
+    All keys are read, not only the known ones, so a misspelled top-level key is reported instead of
+    being silently ignored.
+    """
+    config = pulumi.Config(CONFIG_NAMESPACE)
+    prefix = f"{CONFIG_NAMESPACE}:"
+    present = set(pulumi.runtime.config.CONFIG.get()) | set(pulumi.runtime.config.get_config_env())
+    raw = {key[len(prefix):]: _decode(config.get(key[len(prefix):])) for key in present if key.startswith(prefix)}
+    secret_keys = {key for key in present if pulumi.runtime.is_config_secret(key)}
+    secret_keys |= set(pulumi.runtime.config.get_config_secret_keys_env())
+    return parse_settings(raw, secret_keys)

@@ -1,0 +1,203 @@
+"""HardenedApp and GovernedNamespace under Pulumi mocks: the hardened fields, resource by resource."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+import harness
+from components import (
+    Autoscaling,
+    DisruptionBudget,
+    GovernedNamespace,
+    GovernedNamespaceArgs,
+    HardenedApp,
+    HardenedAppArgs,
+    IngressSpec,
+)
+
+IMAGE = "ghcr.io/stefanprodan/podinfo:6.7.1"
+
+
+def build(args: HardenedAppArgs, name: str = "shop") -> list[harness.Registered]:
+    return harness.run(lambda: HardenedApp(name, args))
+
+
+def one(registered: list[harness.Registered], kind: str) -> dict:
+    found = harness.of_kind(registered, kind)
+    assert len(found) == 1, f"expected one {kind}, got {[resource.label for resource in found]}"
+    return found[0].manifest
+
+
+@pytest.fixture(scope="module")
+def full_app() -> list[harness.Registered]:
+    return build(
+        HardenedAppArgs(
+            image=IMAGE,
+            replicas=3,
+            autoscaling=Autoscaling(min_replicas=3, max_replicas=10),
+            disruption_budget=DisruptionBudget(min_available=2),
+            ingress=IngressSpec(host="shop.example.com"),
+            generated_secrets=["SESSION_SECRET"],
+            env={"FEATURE_X": "on"},
+        )
+    )
+
+
+def test_component_type_tokens_and_child_names(full_app):
+    types = {resource.type for resource in full_app}
+    assert {"keelson:index:HardenedApp", "keelson:index:GovernedNamespace"} <= types
+    children = [resource.name for resource in full_app if resource.is_kubernetes_object]
+    assert all(name.startswith("shop-") for name in children), children
+
+
+def test_an_app_without_a_namespace_gets_its_own_governed_namespace(full_app):
+    namespace = one(full_app, "Namespace")
+    assert namespace["metadata"]["name"] == "shop"
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert namespace["metadata"]["labels"]["keelson.dev/monitored"] == "true"
+    assert one(full_app, "ResourceQuota")["spec"]["hard"]["pods"] == "100"
+    assert one(full_app, "LimitRange")["spec"]["limits"][0]["maxLimitRequestRatio"]["cpu"] == "4"
+
+
+def test_pod_is_hardened(full_app):
+    pod = one(full_app, "Deployment")["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False, "API token mounted without api_access"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == pod["securityContext"]["fsGroup"] == 10001
+    assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    (container,) = pod["containers"]
+    context = container["securityContext"]
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["allowPrivilegeEscalation"] is False and context["privileged"] is False
+    assert context["capabilities"]["drop"] == ["ALL"]
+    assert {mount["mountPath"] for mount in container["volumeMounts"]} == {"/tmp"}
+    assert pod["volumes"][0]["emptyDir"]["sizeLimit"]
+
+
+def test_container_has_pinned_image_resources_probes_and_env(full_app):
+    container = one(full_app, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == IMAGE
+    assert container["resources"] == {
+        "requests": {"cpu": "500m", "memory": "512Mi"},
+        "limits": {"cpu": "2", "memory": "2Gi"},
+    }
+    assert {"livenessProbe", "readinessProbe", "startupProbe"} <= set(container)
+    assert container["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    assert container["envFrom"] == [{"configMapRef": {"name": "shop-config"}}, {"secretRef": {"name": "shop-secrets"}}]
+    assert container["lifecycle"]["preStop"]["sleep"]["seconds"] == 5
+
+
+def test_rollout_and_placement(full_app):
+    spec = one(full_app, "Deployment")["spec"]
+    assert spec["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    assert spec["revisionHistoryLimit"] == 5
+    pod = spec["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] == 30
+    anti = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]
+    assert anti["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    assert pod["topologySpreadConstraints"][0]["topologyKey"] == "topology.kubernetes.io/zone"
+    assert "app.kubernetes.io/version" not in spec["selector"]["matchLabels"]
+    assert spec["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == "6.7.1"
+
+
+def test_service_is_cluster_ip_port_80_to_the_named_port(full_app):
+    service = one(full_app, "Service")
+    assert service["spec"]["type"] == "ClusterIP"
+    assert service["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]
+    assert service["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+
+
+def test_ingress_has_tls_issuer_class_and_edge_protections(full_app):
+    ingress = one(full_app, "Ingress")
+    assert ingress["spec"]["tls"] == [{"hosts": ["shop.example.com"], "secretName": "shop-tls"}]
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["cert-manager.io/cluster-issuer"] == "letsencrypt-staging"
+    assert annotations["nginx.ingress.kubernetes.io/custom-headers"] == "shop/shop-security-headers"
+    headers = [
+        resource.manifest for resource in harness.of_kind(full_app, "ConfigMap") if "headers" in resource.name
+    ]
+    assert headers and "Strict-Transport-Security" in headers[0]["data"]
+
+
+def test_hpa_and_pdb(full_app):
+    hpa = one(full_app, "HorizontalPodAutoscaler")["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 10)
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"}
+    pdb = one(full_app, "PodDisruptionBudget")["spec"]
+    assert pdb["minAvailable"] == 2
+
+
+def test_network_policies_deny_by_default_and_allow_only_named_flows(full_app):
+    policies = {resource.manifest["metadata"]["name"]: resource.manifest["spec"] for resource in harness.of_kind(full_app, "NetworkPolicy")}
+    assert policies["default-deny-all"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    assert set(policies) == {
+        "default-deny-all",
+        "allow-dns-egress",
+        "shop-allow-prometheus",
+        "shop-allow-ingress-controller",
+        "shop-allow-egress",
+    }
+    source = policies["shop-allow-ingress-controller"]["ingress"][0]["from"][0]
+    assert source["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "ingress-nginx"}
+    assert policies["shop-allow-egress"]["egress"][0]["ports"] == [{"protocol": "TCP", "port": 443}]
+
+
+def test_rbac_reads_only_its_own_config_by_name(full_app):
+    rules = one(full_app, "Role")["rules"]
+    assert all(rule["verbs"] == ["get"] and rule["resourceNames"] for rule in rules)
+    assert {name for rule in rules for name in rule["resourceNames"]} == {"shop-config", "shop-secrets"}
+    assert one(full_app, "ServiceAccount")["automountServiceAccountToken"] is False
+    assert not [resource for resource in full_app if resource.kind in ("ClusterRole", "ClusterRoleBinding")]
+
+
+def test_generated_secrets_come_from_random_password_as_pulumi_secrets(full_app):
+    passwords = [resource for resource in full_app if resource.type == "random:index/randomPassword:RandomPassword"]
+    assert [resource.inputs["length"] for resource in passwords] == [32]
+    secret = harness.of_kind(full_app, "Secret")[0]
+    assert harness.is_secret(secret.inputs["stringData"]), "Secret stringData was not a Pulumi secret"
+    assert "data" not in secret.inputs, "Secrets must never carry base64 data built in code"
+
+
+def test_config_map_carries_log_level_environment_and_env(full_app):
+    data = [resource.manifest["data"] for resource in harness.of_kind(full_app, "ConfigMap") if resource.name == "shop-config"][0]
+    assert data == {"LOG_LEVEL": "info", "ENVIRONMENT": "production", "FEATURE_X": "on"}
+
+
+def test_api_access_is_the_escape_hatch_for_the_token():
+    registered = build(HardenedAppArgs(image=IMAGE, namespace="shared", api_access=True))
+    assert one(registered, "Deployment")["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+    assert not harness.of_kind(registered, "Namespace"), "an existing namespace must not be created again"
+
+
+def test_a_worker_without_ingress_or_secrets_gets_neither():
+    registered = build(HardenedAppArgs(image=IMAGE, namespace="shared", component="worker", disruption_budget=None), "jobs")
+    kinds = {resource.kind for resource in registered if resource.is_kubernetes_object}
+    assert not kinds & {"Ingress", "Secret", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
+    annotations = one(registered, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["keelson.dev/scrape-interval"] == "10s"
+
+
+def test_writable_paths_and_user_are_configurable():
+    registered = build(HardenedAppArgs(image=IMAGE, namespace="shared", writable_paths=["/tmp", "/var/cache"], user_id=20000))
+    pod = one(registered, "Deployment")["spec"]["template"]["spec"]
+    assert {mount["mountPath"] for mount in pod["containers"][0]["volumeMounts"]} == {"/tmp", "/var/cache"}
+    assert pod["securityContext"]["runAsUser"] == 20000
+
+
+def test_governed_namespace_alone():
+    registered = harness.run(lambda: GovernedNamespace("team", GovernedNamespaceArgs(name="team-a")))
+    kinds = sorted(resource.kind for resource in registered if resource.is_kubernetes_object)
+    assert kinds == ["LimitRange", "Namespace", "NetworkPolicy", "NetworkPolicy", "ResourceQuota"]
+
+
+def test_outputs_are_registered():
+    captured = {}
+
+    def body():
+        app = HardenedApp("shop", HardenedAppArgs(image=IMAGE, namespace="shared", ingress=IngressSpec(host="shop.example.com")))
+        return pulumi.Output.all(app.url, app.internal_url, app.namespace).apply(lambda values: captured.update(values=values))
+
+    harness.run(body)
+    assert captured["values"] == ["https://shop.example.com/", "http://shop.shared.svc.cluster.local", "shared"]

@@ -1,0 +1,97 @@
+"""The whole program under mocks, once per stack, with that stack's real Pulumi.<stack>.yaml."""
+
+from __future__ import annotations
+
+import pytest
+
+import harness
+
+
+@pytest.mark.parametrize("stack", harness.STACKS)
+def test_each_stack_runs_an_api_and_a_worker_in_its_governed_namespace(program_resources, stack):
+    registered = program_resources[stack]
+    apps = sorted(resource.name for resource in registered if resource.type == "keelson:index:HardenedApp")
+    assert apps == ["api", "worker"]
+    (namespace,) = harness.of_kind(registered, "Namespace")
+    assert namespace.manifest["metadata"]["name"] == f"keelson-{stack}"
+    deployments = {resource.manifest["metadata"]["name"]: resource.manifest for resource in harness.of_kind(registered, "Deployment")}
+    assert set(deployments) == {"api", "worker"}
+    assert all(d["metadata"]["namespace"] == f"keelson-{stack}" for d in deployments.values())
+
+
+@pytest.mark.parametrize("stack", harness.STACKS)
+def test_every_kubernetes_object_goes_through_the_explicit_provider(program_resources, stack):
+    providers = [resource for resource in program_resources[stack] if resource.type == "pulumi:providers:kubernetes"]
+    assert len(providers) == 1, "exactly one explicit Kubernetes provider"
+    strays = [resource.label for resource in harness.kubernetes_objects(program_resources[stack]) if not resource.provider]
+    assert not strays, f"objects on a default provider: {strays}"
+    assert all("kubernetes::kubernetes" in resource.provider for resource in harness.kubernetes_objects(program_resources[stack]))
+
+
+def test_only_the_local_stack_renders_to_a_directory(program_resources):
+    def provider_inputs(stack):
+        return next(r.inputs for r in program_resources[stack] if r.type == "pulumi:providers:kubernetes")
+
+    assert provider_inputs("local").get("renderYamlToDirectory") == "rendered"
+    assert "renderYamlToDirectory" not in provider_inputs("staging")
+    assert "renderYamlToDirectory" not in provider_inputs("production")
+
+
+def _by_name(registered, kind):
+    return {resource.manifest["metadata"]["name"]: resource.manifest for resource in harness.of_kind(registered, kind)}
+
+
+def test_staging_and_production_differ_only_as_their_stack_files_say(program_resources):
+    staging, production = program_resources["staging"], program_resources["production"]
+    assert _by_name(staging, "Deployment")["api"]["spec"]["replicas"] == 2
+    assert _by_name(production, "Deployment")["api"]["spec"]["replicas"] == 5
+    assert (_by_name(staging, "HorizontalPodAutoscaler")["api"]["spec"]["minReplicas"],
+            _by_name(staging, "HorizontalPodAutoscaler")["api"]["spec"]["maxReplicas"]) == (2, 5)
+    assert (_by_name(production, "HorizontalPodAutoscaler")["api"]["spec"]["minReplicas"],
+            _by_name(production, "HorizontalPodAutoscaler")["api"]["spec"]["maxReplicas"]) == (3, 20)
+    staging_labels = harness.of_kind(staging, "Namespace")[0].manifest["metadata"]["labels"]
+    production_labels = harness.of_kind(production, "Namespace")[0].manifest["metadata"]["labels"]
+    assert staging_labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert staging_labels["pod-security.kubernetes.io/warn"] == "restricted"
+    assert production_labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    issuer = "cert-manager.io/cluster-issuer"
+    assert _by_name(staging, "Ingress")["api"]["metadata"]["annotations"][issuer] == "letsencrypt-staging"
+    assert _by_name(production, "Ingress")["api"]["metadata"]["annotations"][issuer] == "letsencrypt-production"
+    assert _by_name(staging, "ConfigMap")["api-config"]["data"]["LOG_LEVEL"] == "debug"
+    assert _by_name(production, "ConfigMap")["api-config"]["data"]["LOG_LEVEL"] == "warning"
+
+
+def test_production_has_a_pdb_for_every_app(program_resources):
+    pdbs = _by_name(program_resources["production"], "PodDisruptionBudget")
+    assert pdbs["api"]["spec"]["minAvailable"] == 2
+    assert pdbs["worker"]["spec"]["minAvailable"] == 1
+
+
+@pytest.mark.parametrize("stack", harness.STACKS)
+def test_every_object_carries_the_keelson_labels(program_resources, stack):
+    unlabeled = [
+        resource.label
+        for resource in harness.kubernetes_objects(program_resources[stack])
+        if resource.manifest["metadata"].get("labels", {}).get("app.kubernetes.io/part-of") != "keelson"
+    ]
+    assert not unlabeled, f"objects without app.kubernetes.io/part-of=keelson: {unlabeled}"
+
+
+@pytest.mark.parametrize("stack", harness.STACKS)
+def test_every_secret_value_is_a_pulumi_secret(program_resources, stack):
+    for secret in harness.of_kind(program_resources[stack], "Secret"):
+        assert harness.is_secret(secret.inputs["stringData"]), f"{secret.label}: stringData is not a Pulumi secret"
+
+
+@pytest.mark.parametrize("stack", harness.STACKS)
+def test_every_container_fits_its_namespace_limit_range(program_resources, stack):
+    from components.quantities import parse_cpu, parse_memory
+
+    limit_range = harness.of_kind(program_resources[stack], "LimitRange")[0].manifest["spec"]["limits"][0]
+    ceiling = {resource: float(value) for resource, value in limit_range["maxLimitRequestRatio"].items()}
+    for deployment in harness.of_kind(program_resources[stack], "Deployment"):
+        for container in deployment.manifest["spec"]["template"]["spec"]["containers"]:
+            resources = container["resources"]
+            cpu = parse_cpu(resources["limits"]["cpu"]) / parse_cpu(resources["requests"]["cpu"])
+            memory = parse_memory(resources["limits"]["memory"]) / parse_memory(resources["requests"]["memory"])
+            assert cpu <= ceiling["cpu"] and memory <= ceiling["memory"], f"{deployment.label}: ratio above LimitRange"
