@@ -38,19 +38,28 @@ class KubernetesSettings(KeelsonModel):
     """
 
     render_dir: str | None = Field(default=None, min_length=1)
+    """Render manifests into this folder instead of deploying (no cluster needed)."""
     context: str | None = Field(default=None, min_length=1)
+    """kubeconfig context to deploy to. Default: the current context."""
 
 
 class StackSettings(KeelsonModel):
     """Everything a stack file configures, under the `keelson:` namespace."""
 
     environment: Literal["local", "staging", "production"]
+    """Which environment the stack is."""
     log_level: LogLevel = "info"
+    """Log level handed to every app."""
     kubernetes: KubernetesSettings = KubernetesSettings()
+    """How the program reaches Kubernetes."""
     namespace: NamespaceSpec
+    """The governed namespace the apps run in."""
     ingress: IngressPolicy = IngressPolicy()
+    """Edge policy shared by every Ingress of the stack."""
     network: NetworkPeers = NetworkPeers()
+    """Where Prometheus and cluster DNS live."""
     apps: dict[DnsLabel, HardenedAppArgs] = Field(min_length=1)
+    """One HardenedApp per entry, keyed by app name."""
 
     @model_validator(mode="after")
     def _stack_rules(self) -> StackSettings:

@@ -41,6 +41,7 @@ class KeelsonModel(BaseModel):
         populate_by_name=True,
         frozen=True,
         validate_default=True,
+        use_attribute_docstrings=True,
     )
 
 
@@ -108,7 +109,9 @@ class ComputeResources(KeelsonModel):
     """CPU and memory for one container or one quota line."""
 
     cpu: CpuQuantity
+    """CPU in cores ("2") or millicores ("500m")."""
     memory: MemoryQuantity
+    """Memory such as "512Mi" or "2Gi"."""
 
 
 class ResourceRequirements(KeelsonModel):
@@ -119,7 +122,9 @@ class ResourceRequirements(KeelsonModel):
     """
 
     requests: ComputeResources = ComputeResources(cpu="500m", memory="512Mi")
+    """What the scheduler reserves for the container."""
     limits: ComputeResources = ComputeResources(cpu="2", memory="2Gi")
+    """The most the container may use (CPU is throttled above it, memory is OOM-killed)."""
 
     @model_validator(mode="after")
     def _limits_cover_requests(self) -> ResourceRequirements:
@@ -149,8 +154,11 @@ class PodSecurityLabels(KeelsonModel):
     """
 
     enforce: PodSecurityLevel = "restricted"
+    """Pods violating this level are rejected."""
     warn: PodSecurityLevel = "restricted"
+    """Violations of this level are returned to the client as warnings."""
     audit: PodSecurityLevel = "restricted"
+    """Violations of this level are recorded in the audit log."""
     version: str = Field(
         default="v1.33",
         pattern=r"^(latest|v1\.[0-9]+)$",
@@ -167,9 +175,13 @@ class ResourceQuotaSpec(KeelsonModel):
     """
 
     requests: ComputeResources = ComputeResources(cpu="30", memory="60Gi")
+    """Sum of all requests in the namespace."""
     limits: ComputeResources = ComputeResources(cpu="60", memory="120Gi")
+    """Sum of all limits in the namespace."""
     pods: int = Field(default=100, ge=1)
+    """Most pods the namespace may hold."""
     jobs: int = Field(default=200, ge=0)
+    """Most Jobs (count/jobs.batch) the namespace may hold."""
 
 
 class LimitRangeSpec(KeelsonModel):
@@ -181,14 +193,18 @@ class LimitRangeSpec(KeelsonModel):
     """
 
     default_request: ComputeResources = ComputeResources(cpu="500m", memory="512Mi")
+    """Requests given to containers that declare none."""
     default_limit: ComputeResources = ComputeResources(cpu="2", memory="2Gi")
+    """Limits given to containers that declare none."""
     max_limit_request_ratio: ComputeResources = ComputeResources(cpu="4", memory="4")
+    """Highest limit/request ratio a container may have; app resources are checked against it."""
 
 
 class NamespaceSpec(KeelsonModel):
     """A governed namespace: Pod Security labels, quota, limit range and default-deny policies."""
 
     name: DnsLabel
+    """The namespace name (a DNS-1123 label)."""
     pod_security: PodSecurityLabels = PodSecurityLabels()
     quota: ResourceQuotaSpec = ResourceQuotaSpec()
     limit_range: LimitRangeSpec = LimitRangeSpec()
@@ -207,11 +223,17 @@ class HealthCheck(KeelsonModel):
     """
 
     type: Literal["http", "tcp"] = "http"
+    """'http' probes GET the paths below; 'tcp' only opens the port."""
     liveness_path: str = Field(default="/healthz", pattern=r"^/")
+    """Path whose failure restarts the container."""
     readiness_path: str = Field(default="/readyz", pattern=r"^/")
+    """Path whose failure takes the pod out of the Service."""
     period_seconds: int = Field(default=10, ge=1, le=300)
+    """Seconds between liveness checks (readiness checks twice as often)."""
     timeout_seconds: int = Field(default=2, ge=1, le=60)
+    """Seconds a check may take."""
     failure_threshold: int = Field(default=3, ge=1, le=30)
+    """Failed readiness checks before the pod is unready (liveness allows 2 more)."""
     startup_budget_seconds: int = Field(
         default=150,
         ge=5,
@@ -229,9 +251,13 @@ class Autoscaling(KeelsonModel):
     """
 
     min_replicas: int = Field(ge=1)
+    """Fewest pods the autoscaler keeps."""
     max_replicas: int = Field(ge=1, le=1000)
+    """Most pods the autoscaler may run."""
     cpu_utilization: int = Field(default=70, ge=10, le=100)
+    """Target average CPU use, percent of requests."""
     memory_utilization: int = Field(default=80, ge=10, le=100)
+    """Target average memory use, percent of requests."""
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> Autoscaling:
@@ -251,7 +277,9 @@ class DisruptionBudget(KeelsonModel):
     """
 
     min_available: int | None = Field(default=None, ge=0)
+    """Pods that must stay up during voluntary disruptions."""
     max_unavailable: int | None = Field(default=None, ge=0)
+    """Pods that may be down at once during voluntary disruptions."""
 
     @model_validator(mode="after")
     def _exactly_one(self) -> DisruptionBudget:
@@ -269,15 +297,20 @@ class EgressRule(KeelsonModel):
     """An allowed egress destination beyond DNS."""
 
     cidr: Cidr
+    """Destination network, e.g. 10.0.0.0/8 or 0.0.0.0/0."""
     ports: list[Port] = Field(min_length=1)
+    """Destination ports."""
     protocol: Literal["TCP", "UDP"] = "TCP"
+    """Transport protocol of the ports."""
 
 
 class IngressSpec(KeelsonModel):
     """Public HTTPS exposure of an app through the cluster's Ingress controller."""
 
     host: Hostname
+    """Public hostname; a TLS certificate is issued for it."""
     path: str = Field(default="/", pattern=r"^/")
+    """Path prefix routed to the app."""
 
 
 class IngressPolicy(KeelsonModel):
@@ -289,18 +322,29 @@ class IngressPolicy(KeelsonModel):
     """
 
     class_name: DnsLabel = "nginx"
+    """IngressClass of the controller that serves the Ingresses."""
     controller_namespace: DnsLabel = "ingress-nginx"
+    """Namespace of the ingress controller; only it may reach the app ports."""
     cluster_issuer: DnsLabel = "letsencrypt-staging"
+    """cert-manager ClusterIssuer that signs the Ingress certificates."""
     rate_limit_rpm: int = Field(default=100, ge=1)
+    """Requests per minute allowed per client IP."""
     rate_limit_connections: int = Field(default=10, ge=1)
+    """Concurrent connections allowed per client IP."""
     body_size: str = Field(default="1m", pattern=r"^[0-9]+[kmg]?$")
+    """Largest request body accepted (nginx size: 1m, 512k)."""
     content_security_policy: str = "default-src 'self'; frame-ancestors 'none'; object-src 'none'"
+    """Content-Security-Policy header sent with every response."""
     hsts_max_age_seconds: int = Field(default=31536000, ge=0)
+    """Strict-Transport-Security max-age (one year by default)."""
 
 
 class NetworkPeers(KeelsonModel):
     """Where the traffic an app must accept comes from, and where cluster DNS lives."""
 
     monitoring_namespace: DnsLabel = "monitoring"
+    """Namespace of Prometheus; only it may scrape the metrics ports."""
     dns_namespace: DnsLabel = "kube-system"
+    """Namespace of the cluster DNS pods."""
     dns_pod_labels: dict[str, str] = {"k8s-app": "kube-dns"}
+    """Labels of the cluster DNS pods."""

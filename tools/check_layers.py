@@ -1,0 +1,45 @@
+"""Fail unless every test layer ran: each layer's module must have run tests, none skipped or failed.
+
+Usage: python tools/check_layers.py build/test-results.xml
+"""
+
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ElementTree
+from collections import Counter
+
+LAYERS = {
+    "tests.test_builders": "pure builders",
+    "tests.test_settings": "settings validation",
+    "tests.test_hardened_app": "components under mocks",
+    "tests.test_program": "whole program per stack",
+    "tests.test_manifests": "schema validation and checkov",
+    "tests.test_docs": "README matches the code",
+}
+
+
+def main(path: str) -> int:
+    ran: Counter[str] = Counter()
+    problems: list[str] = []
+    for case in ElementTree.parse(path).getroot().iter("testcase"):
+        module = case.get("classname", "").rsplit(".", 1)[0] if "." in case.get("classname", "") else ""
+        module = next((layer for layer in LAYERS if case.get("classname", "").startswith(layer)), module)
+        outcome = next((child.tag for child in case if child.tag in ("skipped", "failure", "error")), None)
+        if outcome:
+            problems.append(f"{case.get('classname')}::{case.get('name')} {outcome}")
+        else:
+            ran[module] += 1
+    for layer, title in LAYERS.items():
+        print(f"layer {title:<32} {ran[layer]:>4} tests passed")
+        if ran[layer] == 0:
+            problems.append(f"layer '{title}' ({layer}) ran no test")
+    if problems:
+        print("\n".join(["", "test layers incomplete:", *problems]), file=sys.stderr)
+        return 1
+    print("every test layer ran")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "build/test-results.xml"))
