@@ -16,7 +16,8 @@ from .builders import ingress as ingress_builder
 from .builders import network_policies
 from .builders.labels import image_version, selector_labels, standard_labels
 from .builders.probes import probes
-from .builders.security import DEFAULT_USER_ID, container_security_context, pod_security_context, writable_volumes
+from .builders.security import DEFAULT_USER_ID
+from .builders.workload import hardened_container, hardened_pod_spec
 from .models import (
     AppComponent,
     Autoscaling,
@@ -413,36 +414,26 @@ def deployment_spec(
     name: str, args: HardenedAppArgs, labels: dict[str, str], selector: dict[str, str], has_secret: bool
 ) -> dict[str, Any]:
     """Return the Deployment spec of a HardenedApp (pure: no Pulumi resources involved)."""
-    volumes, mounts = writable_volumes(args.writable_paths)
-    ports = [{"name": "http", "containerPort": args.port, "protocol": "TCP"}]
+    ports = {"http": args.port}
     if args.metrics_port is not None:
-        ports.append({"name": "metrics", "containerPort": args.metrics_port, "protocol": "TCP"})
+        ports["metrics"] = args.metrics_port
     env_from: list[dict[str, Any]] = [{"configMapRef": {"name": f"{name}-config"}}]
     if has_secret:
         env_from.append({"secretRef": {"name": f"{name}-secrets"}})
-    container: dict[str, Any] = {
-        "name": name,
-        "image": args.image,
-        "imagePullPolicy": "Always",
-        "ports": ports,
-        "envFrom": env_from,
-        "resources": {
-            "requests": {"cpu": args.resources.requests.cpu, "memory": args.resources.requests.memory},
-            "limits": {"cpu": args.resources.limits.cpu, "memory": args.resources.limits.memory},
-        },
+    container = hardened_container(
+        name,
+        args.image,
+        args.resources,
+        ports=ports,
+        writable_paths=list(args.writable_paths),
+        user_id=args.user_id,
+        add_capabilities=list(args.add_capabilities),
+        command=list(args.command) if args.command else None,
+        args=list(args.args) if args.args else None,
+        envFrom=env_from,
+        lifecycle={"preStop": {"sleep": {"seconds": args.pre_stop_sleep_seconds}}} if args.pre_stop_sleep_seconds else None,
         **probes(args.health_check, "http"),
-        "lifecycle": {"preStop": {"sleep": {"seconds": args.pre_stop_sleep_seconds}}}
-        if args.pre_stop_sleep_seconds
-        else {},
-        "securityContext": container_security_context(args.user_id, add_capabilities=list(args.add_capabilities)),
-        "volumeMounts": mounts,
-    }
-    if not container["lifecycle"]:
-        del container["lifecycle"]
-    if args.command:
-        container["command"] = list(args.command)
-    if args.args:
-        container["args"] = list(args.args)
+    )
     return {
         "replicas": args.replicas,
         "revisionHistoryLimit": args.revision_history_limit,
@@ -458,35 +449,15 @@ def deployment_spec(
                     "keelson.dev/scrape-interval": args.effective_scrape_interval,
                 },
             },
-            "spec": {
-                "serviceAccountName": name,
-                "automountServiceAccountToken": args.api_access,
-                "enableServiceLinks": False,
-                "securityContext": pod_security_context(args.user_id),
-                "terminationGracePeriodSeconds": args.termination_grace_period_seconds,
-                "affinity": {
-                    "podAntiAffinity": {
-                        "preferredDuringSchedulingIgnoredDuringExecution": [
-                            {
-                                "weight": 100,
-                                "podAffinityTerm": {
-                                    "topologyKey": "kubernetes.io/hostname",
-                                    "labelSelector": {"matchLabels": selector},
-                                },
-                            }
-                        ]
-                    }
-                },
-                "topologySpreadConstraints": [
-                    {
-                        "maxSkew": 1,
-                        "topologyKey": args.zone_topology_key,
-                        "whenUnsatisfiable": "ScheduleAnyway",
-                        "labelSelector": {"matchLabels": selector},
-                    }
-                ],
-                "containers": [container],
-                "volumes": volumes,
-            },
+            "spec": hardened_pod_spec(
+                [container],
+                service_account=name,
+                selector=selector,
+                writable_paths=list(args.writable_paths),
+                user_id=args.user_id,
+                api_access=args.api_access,
+                termination_grace_period_seconds=args.termination_grace_period_seconds,
+                zone_topology_key=args.zone_topology_key,
+            ),
         },
     }

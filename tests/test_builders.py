@@ -175,3 +175,24 @@ def test_namespace_policy_labels_quota_and_limits_follow_the_spec():
     }
     limits = namespace_policy.limit_range_spec(LimitRangeSpec())["limits"][0]
     assert limits["maxLimitRequestRatio"] == {"cpu": "4", "memory": "4"}
+
+
+def test_hardened_container_merges_writable_mounts_with_extra_mounts_and_drops_none_fields():
+    from components.builders.workload import hardened_container, hardened_pod_spec
+    from components.models import ResourceRequirements
+
+    container = hardened_container(
+        "prometheus",
+        "quay.io/prometheus/prometheus:v2.53.5",
+        ResourceRequirements(),
+        ports={"web": 9090},
+        writable_paths=["/tmp"],
+        args=None,
+        volumeMounts=[{"name": "config", "mountPath": "/etc/prometheus", "readOnly": True}],
+    )
+    assert "args" not in container
+    assert [mount["name"] for mount in container["volumeMounts"]] == ["writable-tmp", "config"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    pod = hardened_pod_spec([container], "prometheus", {"app": "p"}, writable_paths=["/tmp"], api_access=True)
+    assert pod["automountServiceAccountToken"] is True
+    assert pod["volumes"][0] == {"name": "writable-tmp", "emptyDir": {"sizeLimit": "256Mi"}}
