@@ -8,7 +8,7 @@ VENV := .venv
 CHECKOV_VENV := .venv-checkov
 STACK ?= local
 
-.PHONY: help venv checkov toolchain up preview test clean
+.PHONY: help venv checkov toolchain system-tools up preview test clean
 
 help:
 	@echo "make up       - deploy the '$(STACK)' stack (default: local, rendered to ./rendered, no cluster)"
@@ -30,13 +30,16 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 toolchain:
 	tools/bootstrap-pulumi.sh
 
+system-tools:
+	tools/ensure-system-tools.sh
+
 up: venv toolchain
 	tools/pulumi.sh up --stack $(STACK) --yes --skip-preview
 
 preview: venv toolchain
 	tools/pulumi.sh preview --stack $(STACK)
 
-test: venv checkov toolchain
+test: venv checkov system-tools toolchain
 	mkdir -p build
 	$(VENV)/bin/python -m pytest --junitxml=build/test-results.xml $(PYTEST_ARGS)
 	$(VENV)/bin/python tools/check_layers.py build/test-results.xml

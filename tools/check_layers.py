@@ -16,6 +16,9 @@ LAYERS = {
     "tests.test_program": "whole program per stack",
     "tests.test_manifests": "schema validation and checkov",
     "tests.test_docs": "README matches the code",
+    "tests.test_monitoring_rules": "promtool rules and unit tests",
+    "tests.test_prometheus_config": "promtool config, live Prometheus",
+    "tests.test_alertmanager_config": "amtool check-config",
 }
 
 

@@ -1,0 +1,238 @@
+"""The Alertmanager configuration: severity routing, inhibition, and receivers without secrets.
+
+    alertmanager_config(channels)       -> alertmanager.yml as a dict (no credential inside)
+    alertmanager_secret_data(channels)  -> {file name: secret} for the Secret mounted at SECRETS_DIR
+    routing_warnings(channels)          -> what the routing cannot deliver, in words
+
+Routing: critical -> PagerDuty + Slack (repeat every 4h), warning -> Slack, info -> email
+(repeat every 12h), grouped by alertname and namespace; the webhook, when set, gets a copy of
+everything. A channel that is not configured produces no receiver; its severity falls back to the
+next sensible channel (critical: email; warning: email; info: Slack) and never to PagerDuty, so a
+missing Slack does not turn warnings into pages.
+
+Credentials are read by Alertmanager from files ('api_url_file', 'routing_key_file',
+'auth_password_file', and the webhook's 'http_config.authorization.credentials_file'), so the
+config can live in a ConfigMap and only alertmanager_secret_data() goes into a Secret.
+Alertmanager 0.25 (Debian bookworm's amtool) accepts all of these; it has no webhook 'url_file'
+(added in 0.26), which is why the webhook URL is not a secret and its token is a bearer token.
+Ref: https://prometheus.io/docs/alerting/latest/configuration/
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from pydantic import SecretStr
+
+from .models import AlertChannels
+
+SECRETS_DIR = "/etc/alertmanager/secrets"
+"""Where the MonitoringStack mounts the Secret built from alertmanager_secret_data()."""
+
+SECRET_KEYS = {
+    "slack": "slack-webhook-url",
+    "pagerduty": "pagerduty-routing-key",
+    "email": "smtp-auth-password",
+    "webhook": "webhook-bearer-token",
+}
+"""File name (Secret key) of each channel's credential."""
+
+GROUP_BY = ["alertname", "namespace"]
+GROUP_WAIT = "30s"
+GROUP_INTERVAL = "5m"
+REPEAT_INTERVAL = "12h"
+CRITICAL_REPEAT_INTERVAL = "4h"
+"""An unresolved page is repeated every 4 hours; anything else twice a day."""
+
+NULL_RECEIVER = "null"
+APP_DOWN_ALERTS = "AppDown|WorkerDown"
+
+SEVERITY_CHANNELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "critical": (("pagerduty", "slack"), ("email",)),
+    "warning": (("slack",), ("email",)),
+    "info": (("email",), ("slack",)),
+}
+"""severity -> (channels used together when configured, fallbacks tried in order when none is)."""
+
+_SLACK_TITLE = (
+    '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] '
+    "{{ .CommonLabels.alertname }} ({{ .CommonLabels.namespace }})"
+)
+_SLACK_TEXT = (
+    "{{ range .Alerts }}*{{ .Annotations.summary }}*\n{{ .Annotations.description }}\n"
+    "<{{ .Annotations.runbook_url }}|Runbook>\n{{ end }}"
+)
+
+
+class AlertRoutingWarning(UserWarning):
+    """Some alerts cannot reach the channel their severity asks for (or any channel at all)."""
+
+
+def _severity_channels(channels: AlertChannels) -> dict[str, list[str]]:
+    configured = set(channels.configured())
+    chosen: dict[str, list[str]] = {}
+    for severity, (preferred, fallbacks) in SEVERITY_CHANNELS.items():
+        names = [name for name in preferred if name in configured]
+        if not names:
+            names = [name for name in fallbacks if name in configured][:1]
+        chosen[severity] = names
+    return chosen
+
+
+def routing_warnings(channels: AlertChannels) -> list[str]:
+    """Return, in words, every way the routing for these channels falls short of the policy."""
+    if not channels.configured():
+        return [
+            "no alert channel is configured (slack, pagerduty, email or webhook): every alert goes to "
+            f"the '{NULL_RECEIVER}' receiver and nobody is notified"
+        ]
+    messages = []
+    for severity, names in _severity_channels(channels).items():
+        preferred, fallbacks = SEVERITY_CHANNELS[severity]
+        if not names:
+            reach = "only the webhook" if channels.webhook else "no one"
+            wanted = " nor ".join(preferred + fallbacks)
+            messages.append(f"{severity} alerts reach {reach}: neither {wanted} is configured")
+        elif not set(names) & set(preferred):
+            messages.append(f"{severity} alerts go to {names[0]} because none of {', '.join(preferred)} is configured")
+    return messages
+
+
+def _secret_file(secrets_dir: str, channel: str) -> str:
+    return f"{secrets_dir}/{SECRET_KEYS[channel]}"
+
+
+def _channel_config(channels: AlertChannels, channel: str, secrets_dir: str) -> tuple[str, dict[str, Any]]:
+    """Return (the receiver field, one entry of it) for a configured channel."""
+    if channel == "slack":
+        assert channels.slack is not None
+        return "slack_configs", {
+            "api_url_file": _secret_file(secrets_dir, "slack"),
+            "channel": channels.slack.channel,
+            "send_resolved": True,
+            "title": _SLACK_TITLE,
+            "text": _SLACK_TEXT,
+        }
+    if channel == "pagerduty":
+        return "pagerduty_configs", {
+            "routing_key_file": _secret_file(secrets_dir, "pagerduty"),
+            "send_resolved": True,
+            "severity": "critical",
+        }
+    if channel == "email":
+        email = channels.email
+        assert email is not None
+        entry: dict[str, Any] = {
+            "to": email.to,
+            "from": email.from_,
+            "smarthost": email.smarthost,
+            "require_tls": email.require_tls,
+            "send_resolved": True,
+        }
+        if email.auth_username is not None:
+            entry["auth_username"] = email.auth_username
+            entry["auth_password_file"] = _secret_file(secrets_dir, "email")
+        return "email_configs", entry
+    webhook = channels.webhook
+    assert webhook is not None
+    entry = {"url": webhook.url, "send_resolved": True}
+    if webhook.bearer_token is not None:
+        entry["http_config"] = {
+            "authorization": {"type": "Bearer", "credentials_file": _secret_file(secrets_dir, "webhook")}
+        }
+    return "webhook_configs", entry
+
+
+def _receiver(name: str, channel_names: list[str], channels: AlertChannels, secrets_dir: str) -> dict[str, Any]:
+    receiver: dict[str, Any] = {"name": name}
+    for channel in channel_names:
+        field, entry = _channel_config(channels, channel, secrets_dir)
+        receiver.setdefault(field, []).append(entry)
+    return receiver
+
+
+def alertmanager_config(channels: AlertChannels, *, secrets_dir: str = SECRETS_DIR) -> dict[str, Any]:
+    """Return the Alertmanager configuration for the configured channels.
+
+    Args:
+        channels: the alert channels; any subset may be configured.
+        secrets_dir: where alertmanager_secret_data() is mounted. Default: SECRETS_DIR.
+
+    Receivers are named after the severity they serve ('critical', 'warning', 'info') plus
+    'webhook'; with no channel at all the config holds a single receiver, 'null', which is still
+    valid. Each shortfall is also emitted as an AlertRoutingWarning (see routing_warnings()).
+
+    Inhibition: a critical alert mutes warning and info alerts of the same alertname and
+    namespace; AppDown (or WorkerDown) mutes every other alert of that app (same namespace and
+    'app' label, see components/monitoring/rules/helpers.py).
+    """
+    for message in routing_warnings(channels):
+        warnings.warn(message, AlertRoutingWarning, stacklevel=2)
+
+    by_severity = {
+        severity: _receiver(severity, names, channels, secrets_dir)
+        for severity, names in _severity_channels(channels).items()
+        if names
+    }
+    receivers = list(by_severity.values())
+    routes: list[dict[str, Any]] = []
+    root = next((name for name in ("warning", "info") if name in by_severity), None)
+    if channels.webhook is not None:
+        receivers.append(_receiver("webhook", ["webhook"], channels, secrets_dir))
+        if by_severity:
+            routes.append({"receiver": "webhook", "continue": True})
+        root = root or "webhook"
+    for severity in by_severity:
+        route: dict[str, Any] = {"receiver": severity, "matchers": [f'severity="{severity}"']}
+        if severity == "critical":
+            route["repeat_interval"] = CRITICAL_REPEAT_INTERVAL
+        routes.append(route)
+    if root is None:
+        # Only PagerDuty, or nothing: what matches no route must not page, so it goes nowhere.
+        receivers.append({"name": NULL_RECEIVER})
+        root = NULL_RECEIVER
+
+    top: dict[str, Any] = {
+        "receiver": root,
+        "group_by": list(GROUP_BY),
+        "group_wait": GROUP_WAIT,
+        "group_interval": GROUP_INTERVAL,
+        "repeat_interval": REPEAT_INTERVAL,
+    }
+    if routes:
+        top["routes"] = routes
+    return {
+        "route": top,
+        "inhibit_rules": [
+            {
+                "source_matchers": ['severity="critical"'],
+                "target_matchers": ['severity=~"warning|info"'],
+                "equal": ["alertname", "namespace"],
+            },
+            {
+                "source_matchers": [f'alertname=~"{APP_DOWN_ALERTS}"'],
+                "target_matchers": [f'alertname!~"{APP_DOWN_ALERTS}"'],
+                "equal": ["namespace", "app"],
+            },
+        ],
+        "receivers": receivers,
+    }
+
+
+def alertmanager_secret_data(channels: AlertChannels) -> dict[str, SecretStr]:
+    """Return {file name: credential} for the Secret mounted at the config's 'secrets_dir'.
+
+    Values stay SecretStr so they never print; the MonitoringStack unwraps them into
+    pulumi.Output.secret(...) string data.
+    """
+    data: dict[str, SecretStr] = {}
+    if channels.slack is not None:
+        data[SECRET_KEYS["slack"]] = channels.slack.webhook_url
+    if channels.pagerduty is not None:
+        data[SECRET_KEYS["pagerduty"]] = channels.pagerduty.routing_key
+    if channels.email is not None and channels.email.auth_password is not None:
+        data[SECRET_KEYS["email"]] = channels.email.auth_password
+    if channels.webhook is not None and channels.webhook.bearer_token is not None:
+        data[SECRET_KEYS["webhook"]] = channels.webhook.bearer_token
+    return data

@@ -1,0 +1,273 @@
+"""Typed, validated inputs of the monitoring builders: SLOs, scraped apps and alert channels.
+
+Like every Keelson model these reject unknown keys, are frozen, and accept camelCase (stack files)
+and snake_case (Python) spellings. Credentials are pydantic SecretStr: they never appear in a repr,
+a log line or the rendered Alertmanager config (see components/monitoring/alertmanager.py).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, ConfigDict, Field, SecretStr, TypeAdapter, field_validator, model_validator
+
+from ..models import DnsLabel, Hostname, KeelsonModel
+
+FAST_BURN_RATE = Decimal("14.4")
+"""Burn rate of the 1h/5m SLO alert: 2 % of a 30-day error budget spent in one hour.
+Ref: https://sre.google/workbook/alerting-on-slos/#6-multiwindow-multi-burn-rate-alerts"""
+SLOW_BURN_RATE = Decimal("6")
+"""Burn rate of the 6h/30m SLO alert: 5 % of a 30-day error budget spent in six hours."""
+
+DEFAULT_HISTOGRAM_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+"""prometheus.DefBuckets of the Go client, which podinfo's http_request_duration_seconds uses.
+Ref: https://pkg.go.dev/github.com/prometheus/client_golang/prometheus#pkg-variables"""
+
+_DURATION = re.compile(r"^[0-9]+(ms|s|m|h)$")
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
+_SLACK_CHANNEL = re.compile(r"^[#@]?[a-z0-9][a-z0-9._-]{0,79}$|^[CGD][A-Z0-9]{6,}$")
+_ROUTING_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
+_HOSTNAME: TypeAdapter[str] = TypeAdapter(Hostname)
+
+
+def _duration(text: str) -> str:
+    if not _DURATION.match(text) or int(re.sub(r"[a-z]+$", "", text)) == 0:
+        raise ValueError(f"'{text}' is not a positive Prometheus duration such as 5s, 30s or 1m")
+    return text
+
+
+def _email(text: str) -> str:
+    if not _EMAIL.match(text):
+        raise ValueError(f"'{text}' is not an email address such as oncall@example.com")
+    return text
+
+
+def _email_list(text: str) -> str:
+    for address in text.split(","):
+        _email(address.strip())
+    return text
+
+
+def _smarthost(text: str) -> str:
+    host, separator, port = text.rpartition(":")
+    if not separator or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"'{text}' is not host:port, e.g. smtp.example.com:587")
+    if host != "localhost":
+        try:
+            _HOSTNAME.validate_python(host)
+        except ValueError:
+            raise ValueError(f"'{text}' is not host:port: '{host}' is not a DNS hostname") from None
+    return text
+
+
+def _https_url(secret: SecretStr) -> SecretStr:
+    value = secret.get_secret_value()
+    if not value.startswith("https://") or len(value) <= len("https://"):
+        # The value itself is a credential, so the message shows only its scheme.
+        scheme = value.split("://", 1)[0] + "://" if "://" in value else "no scheme"
+        raise ValueError(f"must be an https:// URL (got {scheme}), because the URL carries a credential")
+    return secret
+
+
+PrometheusDuration = Annotated[str, AfterValidator(_duration)]
+EmailAddress = Annotated[str, AfterValidator(_email)]
+HttpsSecretUrl = Annotated[SecretStr, AfterValidator(_https_url)]
+
+
+class SloObjective(KeelsonModel):
+    """Availability and latency objectives of one app, turned into burn-rate alerts.
+
+    The availability SLI is the share of requests answered without a 5xx status; the latency SLI is
+    the share answered within 'latency_threshold_seconds'. Both come from the metrics podinfo (and
+    any Go app using the Prometheus client's HTTP middleware) exposes: http_requests_total{status}
+    and http_request_duration_seconds_bucket{le}.
+
+    Default: 99.9 % available, 99 % of requests within 250 ms, because a 0.1 % budget (43 min per
+    30 days) is the usual starting point for a user-facing API and 250 ms is a bucket boundary of
+    the default histogram.
+    """
+
+    app: DnsLabel
+    namespace: DnsLabel | None = Field(
+        default=None,
+        description="Namespace of the app. Default: None, the app of that name in every namespace.",
+    )
+    availability_percent: float = Field(default=99.9, gt=90, lt=100)
+    latency_threshold_seconds: float = Field(default=0.25, gt=0)
+    latency_percent: float = Field(default=99.0, gt=90, lt=100)
+    histogram_buckets: tuple[float, ...] = Field(
+        default=DEFAULT_HISTOGRAM_BUCKETS,
+        min_length=1,
+        description="Bucket boundaries of the app's http_request_duration_seconds histogram. "
+        "Default: the Go client's DefBuckets, which podinfo uses.",
+    )
+
+    @model_validator(mode="after")
+    def _alerts_can_fire(self) -> SloObjective:
+        if self.latency_threshold_seconds not in self.histogram_buckets:
+            raise ValueError(
+                f"'latencyThresholdSeconds' ({self.latency_threshold_seconds:g}) is not a bucket boundary of "
+                f"'histogramBuckets' ({', '.join(f'{bucket:g}' for bucket in self.histogram_buckets)}): the "
+                "latency SLI counts the requests of the bucket le=<threshold>, which must exist"
+            )
+        for key, percent in (
+            ("availabilityPercent", self.availability_percent),
+            ("latencyPercent", self.latency_percent),
+        ):
+            budget = 1 - Decimal(str(percent)) / 100
+            if FAST_BURN_RATE * budget >= 1:
+                floor = 100 * (1 - 1 / FAST_BURN_RATE)
+                raise ValueError(
+                    f"'{key}' ({percent:g}) leaves an error budget of {budget * 100:g} %, so the 1h/5m alert would "
+                    f"need more than 100 % bad requests ({FAST_BURN_RATE}x the budget) and could never fire; "
+                    f"use a target above {floor:.2f}"
+                )
+        return self
+
+    @property
+    def availability_budget(self) -> Decimal:
+        """The allowed share of failed requests, e.g. 0.001 for 99.9 %."""
+        return 1 - Decimal(str(self.availability_percent)) / 100
+
+    @property
+    def latency_budget(self) -> Decimal:
+        """The allowed share of slow requests, e.g. 0.01 for 99 %."""
+        return 1 - Decimal(str(self.latency_percent)) / 100
+
+
+class ScrapedApp(KeelsonModel):
+    """An app Prometheus scrapes in a job of its own, at its own interval.
+
+    HardenedApp pods carry 'app.kubernetes.io/name', the 'prometheus.io/*' annotations and
+    'keelson.dev/scrape-interval'; the job selects them by namespace and name.
+
+    Default: every 5 s, because API latency alerts need fine samples (HardenedApp uses 10 s for
+    workers; pass its 'effective_scrape_interval').
+    """
+
+    name: DnsLabel
+    namespace: DnsLabel
+    scrape_interval: PrometheusDuration = "5s"
+
+    @classmethod
+    def from_intervals(cls, namespace: str, intervals: dict[str, str]) -> list[ScrapedApp]:
+        """Return one ScrapedApp per entry of an {app name: scrape interval} mapping."""
+        return [cls(name=name, namespace=namespace, scrape_interval=interval) for name, interval in intervals.items()]
+
+
+_HIDE_INPUT = ConfigDict(hide_input_in_errors=True)
+"""Channel models carry credentials: a validation error must not echo the value it rejected."""
+
+
+class SlackChannel(KeelsonModel):
+    """A Slack incoming webhook. Ref: https://api.slack.com/messaging/webhooks"""
+
+    model_config = _HIDE_INPUT
+
+    webhook_url: HttpsSecretUrl
+    channel: str = Field(description="Channel such as '#alerts' (or a channel ID such as C0123456789).")
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_name(cls, text: str) -> str:
+        if not _SLACK_CHANNEL.match(text):
+            raise ValueError(
+                f"'{text}' is not a Slack channel: use '#name' (lowercase letters, digits, '.', '_', '-') "
+                "or a channel ID such as C0123456789"
+            )
+        return text
+
+
+class PagerDutyChannel(KeelsonModel):
+    """A PagerDuty Events API v2 integration. Ref: https://developer.pagerduty.com/docs/events-api-v2/overview/"""
+
+    model_config = _HIDE_INPUT
+
+    routing_key: SecretStr
+
+    @field_validator("routing_key")
+    @classmethod
+    def _routing_key_shape(cls, secret: SecretStr) -> SecretStr:
+        if not _ROUTING_KEY.match(secret.get_secret_value()):
+            raise ValueError(
+                "'routingKey' must be the 32-character integration key of an Events API v2 integration "
+                f"(got {len(secret.get_secret_value())} characters)"
+            )
+        return secret
+
+
+class EmailChannel(KeelsonModel):
+    """Email through an SMTP relay.
+
+    Default: STARTTLS required, because Alertmanager would otherwise send the SMTP password in the
+    clear to any relay that does not offer TLS.
+    """
+
+    model_config = _HIDE_INPUT
+
+    to: Annotated[str, AfterValidator(_email_list)] = Field(description="One address or a comma-separated list.")
+    from_: EmailAddress = Field(alias="from")
+    smarthost: Annotated[str, AfterValidator(_smarthost)] = Field(description="SMTP relay as host:port.")
+    auth_username: str | None = None
+    auth_password: SecretStr | None = None
+    require_tls: bool = True
+
+    @model_validator(mode="after")
+    def _credentials_in_pairs(self) -> EmailChannel:
+        if (self.auth_username is None) != (self.auth_password is None):
+            given = "'authUsername'" if self.auth_username is not None else "'authPassword'"
+            raise ValueError(
+                f"{given} is set without its partner: give both 'authUsername' and 'authPassword' or neither"
+            )
+        return self
+
+
+class WebhookChannel(KeelsonModel):
+    """A generic webhook receiving every alert (an incident tracker, a chat-ops bot).
+
+    The URL is an endpoint, not a credential: Alertmanager 0.25 (Debian bookworm) has no 'url_file',
+    so the URL is written into the config; the credential goes in 'bearer_token', which is mounted
+    from the Secret. URLs with user info or a query string are rejected because they usually embed
+    a token.
+    """
+
+    model_config = _HIDE_INPUT
+
+    url: str
+    bearer_token: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _plain_https(cls, text: str) -> str:
+        if not text.startswith("https://"):
+            scheme = text.split("://", 1)[0] + "://" if "://" in text else "no scheme"
+            raise ValueError(f"'url' must start with https:// (got {scheme})")
+        rest = text[len("https://") :]
+        authority = rest.split("/", 1)[0]
+        if "@" in authority or "?" in rest or not authority:
+            raise ValueError(
+                "'url' must not carry credentials (user info or a query string) because it is written into "
+                "the Alertmanager config; put the token in 'bearerToken'"
+            )
+        return text
+
+
+class AlertChannels(KeelsonModel):
+    """Where alerts go. Every channel is optional; the routing falls back to what is configured.
+
+    critical -> PagerDuty + Slack, warning -> Slack, info -> email, and the webhook (if any) gets
+    a copy of everything. See components/monitoring/alertmanager.py for the fallbacks.
+    """
+
+    model_config = _HIDE_INPUT
+
+    slack: SlackChannel | None = None
+    pagerduty: PagerDutyChannel | None = None
+    email: EmailChannel | None = None
+    webhook: WebhookChannel | None = None
+
+    def configured(self) -> list[str]:
+        """Return the names of the configured channels."""
+        return [name for name in ("pagerduty", "slack", "email", "webhook") if getattr(self, name) is not None]

@@ -1,0 +1,260 @@
+"""Alertmanager configuration: amtool accepts it for no, one and every channel; routing follows
+severity with sensible fallbacks; inhibition and grouping follow the policy; and no credential is
+ever written into the config, only into the Secret's files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.monitoring.alertmanager import (
+    SECRET_KEYS,
+    SECRETS_DIR,
+    AlertRoutingWarning,
+    alertmanager_config,
+    alertmanager_secret_data,
+    routing_warnings,
+)
+from components.monitoring.models import AlertChannels
+from components.monitoring.rules import to_yaml
+from conftest import FIGURES
+
+INSTALL_HINT = "apt-get install prometheus prometheus-alertmanager"
+
+SLACK_URL = "https://hooks.slack.com/services/T0000/B0000/slack-SECRET-0001"
+ROUTING_KEY = "R0UTINGKEYSECRET0000000000000001"
+SMTP_PASSWORD = "smtp-SECRET-0001"
+WEBHOOK_TOKEN = "webhook-SECRET-0001"
+SECRET_VALUES = (SLACK_URL, ROUTING_KEY, SMTP_PASSWORD, WEBHOOK_TOKEN)
+
+SLACK = {"webhookUrl": SLACK_URL, "channel": "#alerts"}
+PAGERDUTY = {"routingKey": ROUTING_KEY}
+EMAIL = {
+    "to": "oncall@example.com, platform@example.com",
+    "from": "alertmanager@example.com",
+    "smarthost": "smtp.example.com:587",
+    "authUsername": "alertmanager",
+    "authPassword": SMTP_PASSWORD,
+}
+WEBHOOK = {"url": "https://incidents.example.com/hooks/alertmanager", "bearerToken": WEBHOOK_TOKEN}
+
+CASES = {
+    "no channels": {},
+    "slack only": {"slack": SLACK},
+    "every channel": {"slack": SLACK, "pagerduty": PAGERDUTY, "email": EMAIL, "webhook": WEBHOOK},
+}
+
+
+def require_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"'{name}' is not installed; run: {INSTALL_HINT}", pytrace=False)
+    return path
+
+
+def build(channels: dict[str, Any], secrets_dir: str = SECRETS_DIR) -> dict[str, Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AlertRoutingWarning)
+        return alertmanager_config(AlertChannels.model_validate(channels), secrets_dir=secrets_dir)
+
+
+def receivers(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {receiver["name"]: receiver for receiver in config["receivers"]}
+
+
+def routes(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The child routes keyed by their (single) matcher."""
+    return {route["matchers"][0]: route for route in config["route"].get("routes", []) if "matchers" in route}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_amtool_accepts_the_config_with_its_secret_files_beside_it(case, tmp_path):
+    amtool = require_tool("amtool")
+    channels = AlertChannels.model_validate(CASES[case])
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    for key, value in alertmanager_secret_data(channels).items():
+        (secrets / key).write_text(value.get_secret_value())
+    config = build(CASES[case], secrets_dir=str(secrets))
+    path = tmp_path / "alertmanager.yml"
+    text = to_yaml(config)
+    path.write_text(text)
+    result = subprocess.run(
+        [amtool, "check-config", path.name], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "SUCCESS" in output, f"amtool rejected the '{case}' config:\n{output}\n{text}"
+    for referenced in (value for receiver in config["receivers"] for value in _file_fields(receiver)):
+        assert Path(referenced).is_file(), f"'{case}': the config reads {referenced}, which the Secret does not provide"
+    found = " ".join(line.strip() for line in output.splitlines()[2:] if line.strip())
+    FIGURES[f"amtool check-config ({case})"] = f"SUCCESS, {found}"
+
+
+def _file_fields(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k.endswith("_file")] + [f for v in node.values() for f in _file_fields(v)]
+    if isinstance(node, list):
+        return [f for item in node for f in _file_fields(item)]
+    return []
+
+
+ROUTED = {
+    "every channel": {"critical": "webhook,critical", "warning": "webhook,warning", "info": "webhook,info"},
+    "slack only": {"critical": "critical", "warning": "warning", "info": "info"},
+    "pagerduty only": {"critical": "critical", "warning": "null", "info": "null"},
+    "no channels": {"critical": "null", "warning": "null", "info": "null"},
+}
+
+
+@pytest.mark.parametrize("case", ROUTED)
+def test_amtool_routes_each_severity_to_the_expected_receivers(case, tmp_path):
+    amtool = require_tool("amtool")
+    channels = {**CASES, "pagerduty only": {"pagerduty": PAGERDUTY}}[case]
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(to_yaml(build(channels, secrets_dir=str(tmp_path))))
+    for severity, expected in ROUTED[case].items():
+        result = subprocess.run(
+            [amtool, "config", "routes", "test", f"--config.file={path}", f"severity={severity}", "alertname=AppDown"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == expected, f"'{case}': a {severity} alert reached {result.stdout.strip()!r}"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_no_secret_value_appears_in_the_config_text(case):
+    text = to_yaml(build(CASES[case]))
+    leaked = [value for value in SECRET_VALUES if value in text]
+    assert not leaked, f"'{case}': credentials written into the Alertmanager config: {leaked}"
+
+
+def test_every_credential_is_read_from_the_mounted_secret_directory():
+    config = build(CASES["every channel"])
+    by_name = receivers(config)
+    assert by_name["critical"]["pagerduty_configs"][0]["routing_key_file"] == f"{SECRETS_DIR}/pagerduty-routing-key"
+    assert by_name["critical"]["slack_configs"][0]["api_url_file"] == f"{SECRETS_DIR}/slack-webhook-url"
+    assert by_name["info"]["email_configs"][0]["auth_password_file"] == f"{SECRETS_DIR}/smtp-auth-password"
+    authorization = by_name["webhook"]["webhook_configs"][0]["http_config"]["authorization"]
+    assert authorization == {"type": "Bearer", "credentials_file": f"{SECRETS_DIR}/webhook-bearer-token"}
+    data = alertmanager_secret_data(AlertChannels.model_validate(CASES["every channel"]))
+    assert set(data) == set(SECRET_KEYS.values())
+    assert {key: value.get_secret_value() for key, value in data.items()} == dict(
+        zip(SECRET_KEYS.values(), (SLACK_URL, ROUTING_KEY, SMTP_PASSWORD, WEBHOOK_TOKEN))
+    )
+    assert "SECRET" not in repr(data), "secret values must not print"
+
+
+def test_routing_sends_critical_to_pagerduty_and_slack_warning_to_slack_info_to_email():
+    config = build(CASES["every channel"])
+    route = config["route"]
+    assert route["group_by"] == ["alertname", "namespace"]
+    assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == ("30s", "5m", "12h")
+    by_matcher = routes(config)
+    assert by_matcher['severity="critical"']["receiver"] == "critical"
+    assert by_matcher['severity="critical"']["repeat_interval"] == "4h"
+    assert by_matcher['severity="warning"']["receiver"] == "warning"
+    assert by_matcher['severity="info"']["receiver"] == "info"
+    assert route["routes"][0] == {"receiver": "webhook", "continue": True}, "the webhook gets a copy of everything"
+    by_name = receivers(config)
+    assert set(by_name["critical"]) == {"name", "pagerduty_configs", "slack_configs"}
+    assert set(by_name["warning"]) == {"name", "slack_configs"}
+    assert set(by_name["info"]) == {"name", "email_configs"}
+    assert set(by_name) == {"critical", "warning", "info", "webhook"}
+
+
+def test_inhibition_mutes_lower_severities_and_the_other_alerts_of_a_down_app():
+    rules = build(CASES["every channel"])["inhibit_rules"]
+    assert {
+        "source_matchers": ['severity="critical"'],
+        "target_matchers": ['severity=~"warning|info"'],
+        "equal": ["alertname", "namespace"],
+    } in rules
+    app_down = next(rule for rule in rules if any("AppDown" in matcher for matcher in rule["source_matchers"]))
+    assert app_down["equal"] == ["namespace", "app"]
+    assert app_down["target_matchers"] == ['alertname!~"AppDown|WorkerDown"']
+
+
+def test_no_channel_gives_a_single_null_receiver_and_a_warning():
+    with pytest.warns(AlertRoutingWarning, match="no alert channel is configured"):
+        config = alertmanager_config(AlertChannels())
+    assert config["receivers"] == [{"name": "null"}]
+    assert config["route"]["receiver"] == "null" and "routes" not in config["route"]
+    assert routing_warnings(AlertChannels()) and "nobody is notified" in routing_warnings(AlertChannels())[0]
+
+
+def test_a_receiver_without_a_channel_is_not_emitted_and_its_severity_falls_back():
+    config = build(CASES["slack only"])
+    by_name = receivers(config)
+    assert set(by_name) == {"critical", "warning", "info"}
+    assert all(set(receiver) == {"name", "slack_configs"} for receiver in by_name.values())
+    assert "pagerduty_configs" not in to_yaml(config) and "email_configs" not in to_yaml(config)
+    assert routing_warnings(AlertChannels.model_validate(CASES["slack only"])) == [
+        "info alerts go to slack because none of email is configured"
+    ]
+
+
+def test_warnings_never_fall_back_to_pagerduty():
+    channels = AlertChannels.model_validate({"pagerduty": PAGERDUTY})
+    with pytest.warns(AlertRoutingWarning) as recorded:
+        config = alertmanager_config(channels)
+    assert set(receivers(config)) == {"critical", "null"}
+    assert config["route"]["receiver"] == "null", "what matches no route must not page"
+    assert [str(w.message) for w in recorded] == [
+        "warning alerts reach no one: neither slack nor email is configured",
+        "info alerts reach no one: neither email nor slack is configured",
+    ]
+
+
+def test_email_only_takes_every_severity_and_says_so():
+    channels = AlertChannels.model_validate({"email": EMAIL})
+    config = build({"email": EMAIL})
+    assert set(receivers(config)) == {"critical", "warning", "info"}
+    assert routing_warnings(channels) == [
+        "critical alerts go to email because none of pagerduty, slack is configured",
+        "warning alerts go to email because none of slack is configured",
+    ]
+
+
+def test_a_webhook_alone_receives_everything_at_the_root():
+    config = build({"webhook": {"url": "https://incidents.example.com/hook"}})
+    assert config["route"]["receiver"] == "webhook" and "routes" not in config["route"]
+    (webhook,) = receivers(config)["webhook"]["webhook_configs"]
+    assert webhook == {"url": "https://incidents.example.com/hook", "send_resolved": True}
+
+
+@pytest.mark.parametrize(
+    "channels, message",
+    [
+        ({"slack": {**SLACK, "webhookUrl": "http://hooks.slack.com/x"}}, r"must be an https:// URL \(got http://\)"),
+        ({"slack": {**SLACK, "channel": "Alerts Room"}}, "is not a Slack channel"),
+        ({"pagerduty": {"routingKey": "short"}}, "32-character integration key"),
+        ({"email": {**EMAIL, "to": "oncall@"}}, "'oncall@' is not an email address"),
+        ({"email": {**EMAIL, "from": "alertmanager"}}, "'alertmanager' is not an email address"),
+        ({"email": {**EMAIL, "smarthost": "smtp.example.com"}}, "is not host:port"),
+        ({"email": {**EMAIL, "authPassword": None}}, "'authUsername' is set without"),
+        ({"webhook": {"url": "https://user:pw@incidents.example.com/hook"}}, "must not carry credentials"),
+        ({"webhook": {"url": "https://incidents.example.com/hook?token=abc"}}, "must not carry credentials"),
+        ({"webhook": {"url": "http://incidents.example.com/hook"}}, "must start with https://"),
+        ({"teams": {}}, "Extra inputs are not permitted"),
+    ],
+)
+def test_malformed_channels_are_rejected_with_a_clear_message(channels, message):
+    with pytest.raises(ValueError, match=message):
+        AlertChannels.model_validate(channels)
+
+
+def test_a_rejected_slack_url_is_not_echoed_in_the_error():
+    with pytest.raises(ValueError) as error:
+        AlertChannels.model_validate({"slack": {"webhookUrl": "http://hooks.slack.com/SECRET-x", "channel": "#a"}})
+    assert "SECRET-x" not in str(error.value)
+
+
+def test_the_rendered_config_is_yaml_of_the_config_data():
+    config = build(CASES["every channel"])
+    assert yaml.safe_load(to_yaml(config)) == config
