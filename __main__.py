@@ -1,13 +1,14 @@
 """Keelson: the platform program.
 
 Reads the stack's settings (the only place config is read), then composes the components:
-a governed namespace for the apps and one HardenedApp per entry of `keelson:apps`.
+a governed namespace for the apps, one HardenedApp per entry of `keelson:apps`, and the
+MonitoringStack that scrapes them and routes their alerts.
 """
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import GovernedNamespace, GovernedNamespaceArgs, HardenedApp
+from components import GovernedNamespace, GovernedNamespaceArgs, HardenedApp, MonitoringStack
 from settings import SettingsError, load_settings
 
 try:
@@ -37,9 +38,15 @@ apps = {
     for name in settings.apps
 }
 
+monitoring = MonitoringStack("monitoring", settings.monitoring_args(), opts=on_cluster)
+
 pulumi.export("environment", settings.environment)
-pulumi.export("namespaces", {"apps": apps_namespace.name})
+pulumi.export("namespaces", {"apps": apps_namespace.name, "monitoring": monitoring.namespace})
 pulumi.export("appUrls", {name: app.url for name, app in apps.items() if app.url is not None})
 pulumi.export("appInternalUrls", {name: app.internal_url for name, app in apps.items()})
+pulumi.export("grafanaUrl", monitoring.grafana_url)
+pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
+pulumi.export("prometheusUrl", monitoring.prometheus_url)
+pulumi.export("alertmanagerUrl", monitoring.alertmanager_url)
 if settings.kubernetes.render_dir:
     pulumi.export("renderedManifests", settings.kubernetes.render_dir)

@@ -16,6 +16,8 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 
 from components.hardened_app import HardenedAppArgs, LogLevel
 from components.models import DnsLabel, IngressPolicy, KeelsonModel, NamespaceSpec, NetworkPeers
+from components.monitoring import AlertChannels, ScrapedApp
+from components.monitoring.stack import MonitoringStackArgs
 from components.quantities import format_cpu, format_memory, parse_cpu, parse_memory
 
 CONFIG_NAMESPACE = "keelson"
@@ -28,6 +30,15 @@ STACK_WIDE_APP_FIELDS = {
     "network": "keelson:network",
 }
 """App fields every app of a stack shares; an app entry that sets one is an error, not an override."""
+
+STACK_WIDE_MONITORING_FIELDS = {
+    "environment": "keelson:environment",
+    "channels": "keelson:alerting",
+    "apps": "keelson:apps",
+    "ingress_policy": "keelson:ingress",
+    "network": "keelson:network",
+}
+"""MonitoringStack fields the program derives from other keys."""
 
 
 class KubernetesSettings(KeelsonModel):
@@ -60,6 +71,10 @@ class StackSettings(KeelsonModel):
     """Where Prometheus and cluster DNS live."""
     apps: dict[DnsLabel, HardenedAppArgs] = Field(min_length=1)
     """One HardenedApp per entry, keyed by app name."""
+    monitoring: MonitoringStackArgs = MonitoringStackArgs()
+    """Prometheus, Alertmanager, Grafana and the SLOs (see MonitoringStackArgs)."""
+    alerting: AlertChannels = AlertChannels()
+    """Where alerts go: slack, pagerduty, email, webhook; credentials must be `secure:` values."""
 
     @model_validator(mode="after")
     def _stack_rules(self) -> StackSettings:
@@ -81,15 +96,31 @@ class StackSettings(KeelsonModel):
                         f"above keelson:namespace.limitRange.maxLimitRequestRatio.{resource} ({ceiling}); "
                         "the LimitRange would reject the pods"
                     )
+        for field in sorted(self.monitoring.model_fields_set & STACK_WIDE_MONITORING_FIELDS.keys()):
+            problems.append(
+                f"keelson:monitoring.{MonitoringStackArgs.model_fields[field].alias} is derived from "
+                f"'{STACK_WIDE_MONITORING_FIELDS[field]}'; remove it from keelson:monitoring"
+            )
+        for index, objective in enumerate(self.monitoring.slo):
+            if objective.app not in self.apps:
+                problems.append(
+                    f"keelson:monitoring.slo[{index}].app '{objective.app}' is not an app of this stack; "
+                    f"apps: {sorted(self.apps)}"
+                )
+        if self.network.monitoring_namespace != self.monitoring.namespace.name:
+            problems.append(
+                f"keelson:network.monitoringNamespace ({self.network.monitoring_namespace}) must name the "
+                f"monitoring namespace keelson:monitoring.namespace.name ({self.monitoring.namespace.name}), "
+                "or Prometheus could not scrape the apps"
+            )
         hosts: dict[str, str] = {}
-        for name, app in self.apps.items():
-            if app.ingress is not None:
-                if app.ingress.host in hosts:
-                    problems.append(
-                        f"keelson:apps.{name}.ingress.host '{app.ingress.host}' is already used by app "
-                        f"'{hosts[app.ingress.host]}'"
-                    )
-                hosts[app.ingress.host] = name
+        exposed = [(f"keelson:apps.{name}.ingress.host", f"app '{name}'", app.ingress) for name, app in self.apps.items()]
+        exposed.append(("keelson:monitoring.grafana.ingress.host", "Grafana", self.monitoring.grafana.ingress))
+        for key, owner, ingress in exposed:
+            if ingress is not None:
+                if ingress.host in hosts:
+                    problems.append(f"{key} '{ingress.host}' is already used by {hosts[ingress.host]}")
+                hosts[ingress.host] = owner
         problems.extend(self._quota_problems())
         if problems:
             raise ValueError("\n".join(problems))
@@ -132,6 +163,22 @@ class StackSettings(KeelsonModel):
                 "namespace": self.namespace.name,
                 "environment": self.environment,
                 "log_level": self.log_level,
+                "ingress_policy": self.ingress,
+                "network": self.network,
+            }
+        )
+
+
+    def monitoring_args(self) -> MonitoringStackArgs:
+        """Return the MonitoringStack Args with the fields derived from the rest of the stack."""
+        return self.monitoring.model_copy(
+            update={
+                "environment": self.environment,
+                "channels": self.alerting,
+                "apps": [
+                    ScrapedApp(name=name, namespace=self.namespace.name, scrape_interval=app.effective_scrape_interval)
+                    for name, app in self.apps.items()
+                ],
                 "ingress_policy": self.ingress,
                 "network": self.network,
             }

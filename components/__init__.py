@@ -21,6 +21,7 @@ from .models import (
     ResourceQuotaSpec,
     ResourceRequirements,
 )
+from .monitoring.stack import MonitoringStack, MonitoringStackArgs
 from .namespace import GovernedNamespace, GovernedNamespaceArgs
 
 __version__ = "0.1.0"
@@ -38,6 +39,8 @@ __all__ = [
     "IngressPolicy",
     "IngressSpec",
     "LimitRangeSpec",
+    "MonitoringStack",
+    "MonitoringStackArgs",
     "NamespaceSpec",
     "NetworkPeers",
     "PodSecurityLabels",

@@ -240,7 +240,7 @@ class HardenedApp(pulumi.ComponentResource):
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata=metadata(name),
-            automount_service_account_token=args.api_access,
+            automount_service_account_token=False,
             opts=child,
         )
         self.config_map = k8s.core.v1.ConfigMap(

@@ -94,10 +94,44 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return {}
 
 
+SECURE_PLACEHOLDERS = {
+    "webhookUrl": "https://hooks.slack.com/services/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",
+    "routingKey": "mockroutingkey000000000000000000",
+    "authPassword": "mock-smtp-password",
+    "bearerToken": "mock-bearer-token",
+}
+"""Stand-ins for `secure:` values under mocks (only the real engine holds the passphrase), by field."""
+
+
+def _decrypt_placeholders(value: Any, field: str = "") -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECURE_PLACEHOLDERS[field]
+        return {key: _decrypt_placeholders(item, key) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decrypt_placeholders(item, field) for item in value]
+    return value
+
+
+def _has_secure(value: Any) -> bool:
+    if isinstance(value, dict):
+        return set(value) == {"secure"} or any(_has_secure(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_secure(item) for item in value)
+    return False
+
+
 def stack_config(stack: str) -> dict[str, Any]:
-    """Return the `config:` map of Pulumi.<stack>.yaml as the engine hands it to the program."""
+    """Return the `config:` map of Pulumi.<stack>.yaml as the engine hands it to the program,
+    with `secure:` values replaced by SECURE_PLACEHOLDERS."""
     document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-    return dict(document.get("config") or {})
+    return {key: _decrypt_placeholders(value) for key, value in (document.get("config") or {}).items()}
+
+
+def stack_secret_keys(stack: str) -> list[str]:
+    """The config keys of Pulumi.<stack>.yaml that hold a `secure:` value (the engine marks them secret)."""
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    return [key for key, value in (document.get("config") or {}).items() if _has_secure(value)]
 
 
 def _engine_config(config: dict[str, Any]) -> dict[str, str]:
@@ -123,6 +157,8 @@ def run(
 def run_program(stack: str, config: dict[str, Any] | None = None, secret_keys: list[str] | None = None) -> list[Registered]:
     """Run __main__.py with a stack's config (or the given one) and return what it registered."""
     effective = stack_config(stack) if config is None else config
+    if secret_keys is None:
+        secret_keys = stack_secret_keys(stack)
     return run(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_main__"), effective, secret_keys, stack)
 
 

@@ -194,5 +194,8 @@ def test_hardened_container_merges_writable_mounts_with_extra_mounts_and_drops_n
     assert [mount["name"] for mount in container["volumeMounts"]] == ["writable-tmp", "config"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     pod = hardened_pod_spec([container], "prometheus", {"app": "p"}, writable_paths=["/tmp"], api_access=True)
-    assert pod["automountServiceAccountToken"] is True
+    assert pod["automountServiceAccountToken"] is False, "tokens are never automounted"
     assert pod["volumes"][0] == {"name": "writable-tmp", "emptyDir": {"sizeLimit": "256Mi"}}
+    token = pod["volumes"][-1]["projected"]["sources"][0]["serviceAccountToken"]
+    assert token["expirationSeconds"] == 3600
+    assert pod["containers"][0]["volumeMounts"][-1]["mountPath"] == "/var/run/secrets/kubernetes.io/serviceaccount"

@@ -12,11 +12,14 @@ def test_each_stack_runs_an_api_and_a_worker_in_its_governed_namespace(program_r
     registered = program_resources[stack]
     apps = sorted(resource.name for resource in registered if resource.type == "keelson:index:HardenedApp")
     assert apps == ["api", "worker"]
-    (namespace,) = harness.of_kind(registered, "Namespace")
-    assert namespace.manifest["metadata"]["name"] == f"keelson-{stack}"
-    deployments = {resource.manifest["metadata"]["name"]: resource.manifest for resource in harness.of_kind(registered, "Deployment")}
-    assert set(deployments) == {"api", "worker"}
-    assert all(d["metadata"]["namespace"] == f"keelson-{stack}" for d in deployments.values())
+    namespaces = {resource.manifest["metadata"]["name"] for resource in harness.of_kind(registered, "Namespace")}
+    assert namespaces == {f"keelson-{stack}", "monitoring"}
+    deployments = {
+        resource.manifest["metadata"]["name"]
+        for resource in harness.of_kind(registered, "Deployment")
+        if resource.manifest["metadata"]["namespace"] == f"keelson-{stack}"
+    }
+    assert deployments == {"api", "worker"}
 
 
 @pytest.mark.parametrize("stack", harness.STACKS)
@@ -38,7 +41,13 @@ def test_only_the_local_stack_renders_to_a_directory(program_resources):
 
 
 def _by_name(registered, kind):
-    return {resource.manifest["metadata"]["name"]: resource.manifest for resource in harness.of_kind(registered, kind)}
+    """The objects of one kind in the apps' namespace, by name."""
+    return {
+        resource.manifest["metadata"]["name"]: resource.manifest
+        for resource in harness.of_kind(registered, kind)
+        if resource.manifest["metadata"].get("namespace", "").startswith("keelson-")
+        or resource.manifest["metadata"]["name"].startswith("keelson-")
+    }
 
 
 def test_staging_and_production_differ_only_as_their_stack_files_say(program_resources):
@@ -49,8 +58,8 @@ def test_staging_and_production_differ_only_as_their_stack_files_say(program_res
             _by_name(staging, "HorizontalPodAutoscaler")["api"]["spec"]["maxReplicas"]) == (2, 5)
     assert (_by_name(production, "HorizontalPodAutoscaler")["api"]["spec"]["minReplicas"],
             _by_name(production, "HorizontalPodAutoscaler")["api"]["spec"]["maxReplicas"]) == (3, 20)
-    staging_labels = harness.of_kind(staging, "Namespace")[0].manifest["metadata"]["labels"]
-    production_labels = harness.of_kind(production, "Namespace")[0].manifest["metadata"]["labels"]
+    staging_labels = _by_name(staging, "Namespace")["keelson-staging"]["metadata"]["labels"]
+    production_labels = _by_name(production, "Namespace")["keelson-production"]["metadata"]["labels"]
     assert staging_labels["pod-security.kubernetes.io/enforce"] == "baseline"
     assert staging_labels["pod-security.kubernetes.io/warn"] == "restricted"
     assert production_labels["pod-security.kubernetes.io/enforce"] == "restricted"
@@ -87,9 +96,21 @@ def test_every_secret_value_is_a_pulumi_secret(program_resources, stack):
 def test_every_container_fits_its_namespace_limit_range(program_resources, stack):
     from components.quantities import parse_cpu, parse_memory
 
-    limit_range = harness.of_kind(program_resources[stack], "LimitRange")[0].manifest["spec"]["limits"][0]
-    ceiling = {resource: float(value) for resource, value in limit_range["maxLimitRequestRatio"].items()}
-    for deployment in harness.of_kind(program_resources[stack], "Deployment"):
+    limit_ranges = {
+        resource.manifest["metadata"]["namespace"]: resource.manifest["spec"]["limits"][0]
+        for resource in harness.of_kind(program_resources[stack], "LimitRange")
+    }
+    workloads = [
+        resource
+        for kind in ("Deployment", "StatefulSet", "DaemonSet")
+        for resource in harness.of_kind(program_resources[stack], kind)
+    ]
+    assert len(workloads) >= 5
+    for deployment in workloads:
+        ceiling = {
+            resource: float(value)
+            for resource, value in limit_ranges[deployment.manifest["metadata"]["namespace"]]["maxLimitRequestRatio"].items()
+        }
         for container in deployment.manifest["spec"]["template"]["spec"]["containers"]:
             resources = container["resources"]
             cpu = parse_cpu(resources["limits"]["cpu"]) / parse_cpu(resources["requests"]["cpu"])

@@ -23,7 +23,10 @@ def raw_settings(config: dict) -> dict:
     return {key[len(PREFIX):]: value for key, value in config.items() if key.startswith(PREFIX)}
 
 
-def settings_error(config: dict, secret_keys: frozenset[str] = frozenset()) -> str:
+STAGING_SECRET_KEYS = frozenset(harness.stack_secret_keys("staging"))
+
+
+def settings_error(config: dict, secret_keys: frozenset[str] = STAGING_SECRET_KEYS) -> str:
     with pytest.raises(SettingsError) as caught:
         parse_settings(raw_settings(config), secret_keys)
     return str(caught.value)
@@ -32,14 +35,16 @@ def settings_error(config: dict, secret_keys: frozenset[str] = frozenset()) -> s
 @pytest.mark.parametrize("stack_file", sorted(Path(harness.ROOT).glob("Pulumi.*.yaml")), ids=lambda p: p.name)
 def test_every_stack_file_in_the_repo_validates(stack_file: Path):
     stack = stack_file.name.split(".")[1]
-    settings = parse_settings(raw_settings(harness.stack_config(stack)))
+    settings = parse_settings(raw_settings(harness.stack_config(stack)), frozenset(harness.stack_secret_keys(stack)))
     assert isinstance(settings, StackSettings)
     assert settings.environment == stack
 
 
 def test_staging_and_production_carry_the_spec_defaults():
-    staging = parse_settings(raw_settings(harness.stack_config("staging")))
-    production = parse_settings(raw_settings(harness.stack_config("production")))
+    staging = parse_settings(raw_settings(harness.stack_config("staging")), STAGING_SECRET_KEYS)
+    production = parse_settings(
+        raw_settings(harness.stack_config("production")), frozenset(harness.stack_secret_keys("production"))
+    )
     assert (staging.apps["api"].replicas, production.apps["api"].replicas) == (2, 5)
     assert (staging.log_level, production.log_level) == ("debug", "warning")
     assert (staging.apps["api"].autoscaling.min_replicas, staging.apps["api"].autoscaling.max_replicas) == (2, 5)
@@ -143,6 +148,18 @@ BAD_CONFIGS = [
      ["keelson:apps.api.userId = 0", "greater than or equal to 1"]),
     ("no apps", lambda c: _set(c, "apps", {}),
      ["keelson:apps", "at least 1 item"]),
+    ("SLO for an app the stack does not run", lambda c: _set(c, "monitoring.slo", [{"app": "billing"}]),
+     ["keelson:monitoring.slo[0].app 'billing' is not an app of this stack"]),
+    ("monitoring namespace that Prometheus does not run in", lambda c: _set(c, "network.monitoringNamespace", "observability"),
+     ["keelson:network.monitoringNamespace (observability)", "keelson:monitoring.namespace.name (monitoring)"]),
+    ("monitoring setting a derived key", lambda c: _set(c, "monitoring.environment", "production"),
+     ["keelson:monitoring.environment is derived from 'keelson:environment'"]),
+    ("unknown Prometheus retention unit", lambda c: _set(c, "monitoring.prometheus.retention", "2months"),
+     ["keelson:monitoring.prometheus.retention = '2months'"]),
+    ("Slack channel without a webhook", lambda c: _set(c, "alerting.slack", {"channel": "#alerts"}),
+     ["keelson:alerting.slack.webhookUrl: Field required"]),
+    ("Grafana on an app's host", lambda c: _set(c, "monitoring.grafana.ingress", {"host": "api.staging.keelson.example.com"}),
+     ["keelson:monitoring.grafana.ingress.host 'api.staging.keelson.example.com' is already used by app 'api'"]),
 ]
 
 
@@ -166,7 +183,7 @@ def test_secret_values_in_clear_text_are_rejected(staging_config):
 
 def test_secret_values_from_secure_config_are_accepted_and_never_printed(staging_config):
     _set(staging_config, "apps.api.secretEnv", {"DATABASE_URL": "postgres://user:hunter2@db/app"})
-    settings = parse_settings(raw_settings(staging_config), frozenset({"keelson:apps"}))
+    settings = parse_settings(raw_settings(staging_config), STAGING_SECRET_KEYS | {"keelson:apps"})
     assert "hunter2" not in repr(settings)
     assert settings.apps["api"].secret_env["DATABASE_URL"].get_secret_value().endswith("@db/app")
 

@@ -19,6 +19,7 @@ LAYERS = {
     "tests.test_monitoring_rules": "promtool rules and unit tests",
     "tests.test_prometheus_config": "promtool config, live Prometheus",
     "tests.test_alertmanager_config": "amtool check-config",
+    "tests.test_monitoring_stack": "MonitoringStack and dashboards",
 }
 
 

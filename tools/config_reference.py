@@ -17,7 +17,7 @@ from pydantic_core import PydanticUndefined
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from settings import STACK_WIDE_APP_FIELDS, StackSettings  # noqa: E402
+from settings import STACK_WIDE_APP_FIELDS, STACK_WIDE_MONITORING_FIELDS, StackSettings  # noqa: E402
 
 START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
@@ -75,7 +75,11 @@ def _describe(field, model: type[BaseModel] | None) -> str:
 def rows(model: type[BaseModel], prefix: str, defaults=None) -> list[str]:
     """Rows for a model's fields; 'defaults' is the parent's default instance, whose values win."""
     lines = []
-    skip = set(STACK_WIDE_APP_FIELDS) if prefix.startswith("keelson:apps.") else set()
+    skip: set[str] = set()
+    if prefix.startswith("keelson:apps."):
+        skip = set(STACK_WIDE_APP_FIELDS)
+    elif prefix == "keelson:monitoring.":
+        skip = set(STACK_WIDE_MONITORING_FIELDS)
     for name, field in model.model_fields.items():
         if name in skip:
             continue

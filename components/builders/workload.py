@@ -13,6 +13,23 @@ from ..models import ResourceRequirements
 from .security import DEFAULT_USER_ID, container_security_context, pod_security_context, writable_volumes
 
 
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+API_TOKEN_VOLUME: dict[str, Any] = {
+    "name": "kube-api-access",
+    "projected": {
+        "defaultMode": 0o444,
+        "sources": [
+            {"serviceAccountToken": {"path": "token", "expirationSeconds": 3600}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"fieldPath": "metadata.namespace"}}]}},
+        ],
+    },
+}
+"""The same projected volume Kubernetes would automount, made explicit. Ref:
+https://kubernetes.io/docs/concepts/security/service-accounts/#assign-to-pod"""
+API_TOKEN_MOUNT = {"name": "kube-api-access", "mountPath": SERVICE_ACCOUNT_DIR, "readOnly": True}
+
+
 def resources_spec(resources: ResourceRequirements) -> dict[str, Any]:
     """Return a container's `resources` block."""
     return {
@@ -96,17 +113,25 @@ def hardened_pod_spec(
 ) -> dict[str, Any]:
     """Return a pod spec: hardened pod security context, emptyDirs for writable paths, spreading.
 
-    'api_access' mounts the service account token; leave it False unless the workload calls the
-    Kubernetes API (Prometheus' service discovery does).
+    'api_access' gives the containers a Kubernetes API token; leave it False unless the workload
+    calls the API (Prometheus' service discovery does). The token is never automounted: when asked
+    for, it is an explicit projected volume (1 h lifetime, rotated by the kubelet) at the standard
+    path, so client libraries find it and no other pod of the service account gets one.
     """
     writable, _ = writable_volumes(writable_paths or [])
+    extra_volumes = list(volumes or [])
+    if api_access:
+        extra_volumes.append(API_TOKEN_VOLUME)
+        containers = [
+            {**container, "volumeMounts": [*container.get("volumeMounts", []), API_TOKEN_MOUNT]} for container in containers
+        ]
     return {
         "serviceAccountName": service_account,
-        "automountServiceAccountToken": api_access,
+        "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "securityContext": pod_security_context(user_id),
         "terminationGracePeriodSeconds": termination_grace_period_seconds,
         **spread(selector, zone_topology_key),
         "containers": containers,
-        "volumes": writable + list(volumes or []),
+        "volumes": writable + extra_volumes,
     }

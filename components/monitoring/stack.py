@@ -1,0 +1,699 @@
+"""MonitoringStack: Prometheus, Alertmanager and Grafana in a governed namespace.
+
+Everything they run on is built from data in this package: rule files (rules/), the Prometheus
+and Alertmanager configurations (prometheus_config.py, alertmanager.py) and the dashboards
+(dashboards.py). Every workload is hardened like a HardenedApp (builders/workload.py), has its
+own NetworkPolicy, and a PodDisruptionBudget when it runs more than one replica.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+import yaml
+from pydantic import Field, model_validator
+
+from ..builders import ingress as ingress_builder
+from ..builders import network_policies
+from ..builders.autoscaling import pdb_spec
+from ..builders.labels import image_version, selector_labels, standard_labels
+from ..builders.workload import hardened_container, hardened_pod_spec
+from ..models import (
+    ComputeResources,
+    DisruptionBudget,
+    DnsLabel,
+    ImageReference,
+    IngressPolicy,
+    IngressSpec,
+    KeelsonModel,
+    NamespaceSpec,
+    NetworkPeers,
+    ResourceRequirements,
+)
+from ..namespace import GovernedNamespace, GovernedNamespaceArgs
+from .alertmanager import SECRETS_DIR, AlertRoutingWarning, alertmanager_config, alertmanager_secret_data, routing_warnings
+from .dashboards import PROMETHEUS_DATASOURCE_UID, render_dashboards
+from .models import AlertChannels, ScrapedApp, SloObjective
+from .prometheus_config import ALERTMANAGER_PORT, GRAFANA_PORT, PROMETHEUS_PORT, prometheus_args, prometheus_config
+from .rules import render_rule_files
+
+ALERTMANAGER_CLUSTER_PORT = 9094
+
+
+class StorageSpec(KeelsonModel):
+    """Persistent storage of a stateful workload.
+
+    Default: no storage class, which means an emptyDir (data lost when the pod moves), because a
+    storage class is cluster-specific; set one in every real stack.
+    """
+
+    size: str = Field(default="20Gi", pattern=r"^[0-9]+(Mi|Gi|Ti)$")
+    """Size of each replica's volume."""
+    storage_class: DnsLabel | None = None
+    """StorageClass of the PersistentVolumeClaims; none means emptyDir."""
+
+
+class PrometheusSpec(KeelsonModel):
+    """The Prometheus servers."""
+
+    image: ImageReference = "quay.io/prometheus/prometheus:v3.5.0"
+    """Prometheus image (v3.5 is a long-term-support release)."""
+    replicas: int = Field(default=1, ge=1, le=5)
+    """Identical servers scraping the same targets; 2 in production for HA."""
+    retention: str = Field(default="7d", pattern=r"^[0-9]+[dhw]$")
+    """How long samples are kept: 7d staging, 15d production."""
+    resources: ResourceRequirements = ResourceRequirements(
+        requests=ComputeResources(cpu="250m", memory="512Mi"), limits=ComputeResources(cpu="1", memory="2Gi")
+    )
+    """Requests and limits of each server."""
+    storage: StorageSpec = StorageSpec()
+    """Volume of each server's TSDB."""
+
+
+class AlertmanagerSpec(KeelsonModel):
+    """The Alertmanager cluster."""
+
+    image: ImageReference = "quay.io/prometheus/alertmanager:v0.28.1"
+    """Alertmanager image."""
+    replicas: int = Field(default=1, ge=1, le=5)
+    """Replicas gossip to deduplicate notifications; 3 in production."""
+    resources: ResourceRequirements = ResourceRequirements(
+        requests=ComputeResources(cpu="50m", memory="64Mi"), limits=ComputeResources(cpu="200m", memory="256Mi")
+    )
+    """Requests and limits of each replica."""
+
+
+class GrafanaSpec(KeelsonModel):
+    """The Grafana server."""
+
+    image: ImageReference = "docker.io/grafana/grafana:11.6.1"
+    """Grafana image; the dashboards are built with the SDK for Grafana 11.6."""
+    resources: ResourceRequirements = ResourceRequirements(
+        requests=ComputeResources(cpu="100m", memory="128Mi"), limits=ComputeResources(cpu="400m", memory="512Mi")
+    )
+    """Requests and limits of the server."""
+    ingress: IngressSpec | None = None
+    """Public HTTPS exposure of Grafana; None keeps it cluster-internal (use port-forward)."""
+    loki_url: str | None = Field(default=None, pattern=r"^http://[a-z0-9.-]+(:[0-9]+)?$")
+    """In-cluster URL of Loki for the logs datasource; None until a LoggingStack exists."""
+
+
+class MonitoringStackArgs(KeelsonModel):
+    """Arguments of MonitoringStack.
+
+    Secure by default: every workload runs hardened (non-root, read-only root filesystem, no
+    capabilities); only Prometheus gets a Kubernetes API token, because service discovery needs
+    one, and its ClusterRole can only read. Alert credentials live in a Secret mounted as files,
+    never in a ConfigMap, an export or a log line.
+    """
+
+    namespace: NamespaceSpec = NamespaceSpec(name="monitoring")
+    """The governed namespace of the monitoring workloads."""
+    environment: DnsLabel = "production"
+    """Added to every alert as the 'environment' external label."""
+    prometheus: PrometheusSpec = PrometheusSpec()
+    alertmanager: AlertmanagerSpec = AlertmanagerSpec()
+    grafana: GrafanaSpec = GrafanaSpec()
+    channels: AlertChannels = AlertChannels()
+    """Where alerts go; a channel left out gets no receiver."""
+    slo: list[SloObjective] = Field(default=[])
+    """Availability and latency objectives; each yields burn-rate alerts."""
+    apps: list[ScrapedApp] = Field(default=[])
+    """Apps scraped in jobs of their own, at their own interval."""
+    ingress_policy: IngressPolicy = IngressPolicy()
+    """Edge policy of the Grafana Ingress."""
+    network: NetworkPeers = NetworkPeers()
+    """Where cluster DNS lives."""
+    kubelet_tls_verify: bool = True
+    """Verify kubelet certificates. Escape hatch for kind/minikube clusters with self-signed kubelets."""
+
+    @model_validator(mode="after")
+    def _objectives_target_scraped_apps(self) -> MonitoringStackArgs:
+        scraped = {app.name for app in self.apps}
+        unknown = [objective.app for objective in self.slo if objective.app not in scraped]
+        if unknown and self.apps:
+            raise ValueError(f"'slo' names apps that are not scraped: {unknown}; scraped apps: {sorted(scraped)}")
+        return self
+
+
+def _labels(name: str, environment: str, image: str) -> dict[str, str]:
+    return standard_labels(name, f"{name}-{environment}", "monitoring", image_version(image))
+
+
+class MonitoringStack(pulumi.ComponentResource):
+    """Prometheus (StatefulSet), Alertmanager (clustered StatefulSet) and Grafana (Deployment)
+    with their configuration, rules, dashboards, RBAC, Services, NetworkPolicies and PDBs.
+
+    Outputs:
+        namespace: the monitoring namespace.
+        prometheus_url / alertmanager_url: in-cluster URLs.
+        grafana_url: public URL when Grafana has an Ingress, else its in-cluster URL.
+        grafana_admin_password: the generated admin password (a Pulumi secret).
+    """
+
+    namespace: pulumi.Output[str]
+    prometheus_url: pulumi.Output[str]
+    alertmanager_url: pulumi.Output[str]
+    grafana_url: pulumi.Output[str]
+    grafana_admin_password: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("keelson:index:MonitoringStack", name, None, opts)
+        self.args = args
+        namespace = args.namespace.name
+        self.governed_namespace = GovernedNamespace(
+            f"{name}-ns",
+            GovernedNamespaceArgs(**dict(args.namespace), network=args.network),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._child = pulumi.ResourceOptions(parent=self, depends_on=[self.governed_namespace])
+        self._namespace = namespace
+        for message in routing_warnings(args.channels):
+            pulumi.log.warn(f"alert routing: {message}", resource=self)
+
+        self._prometheus(name, args)
+        self._alertmanager(name, args)
+        self._grafana(name, args)
+
+        suffix = f".{namespace}.svc.cluster.local"
+        self.namespace = self.governed_namespace.name
+        self.prometheus_url = pulumi.Output.from_input(f"http://prometheus{suffix}:{PROMETHEUS_PORT}")
+        self.alertmanager_url = pulumi.Output.from_input(f"http://alertmanager{suffix}:{ALERTMANAGER_PORT}")
+        self.grafana_url = pulumi.Output.from_input(
+            f"https://{args.grafana.ingress.host}{args.grafana.ingress.path}" if args.grafana.ingress else f"http://grafana{suffix}"
+        )
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "prometheus_url": self.prometheus_url,
+                "alertmanager_url": self.alertmanager_url,
+                "grafana_url": self.grafana_url,
+                "grafana_admin_password": self.grafana_admin_password,
+            }
+        )
+
+    def _metadata(self, object_name: str, labels: dict[str, str], **extra: Any) -> dict[str, Any]:
+        return {"name": object_name, "namespace": self._namespace, "labels": labels, **extra}
+
+    def _network_policy(self, name: str, role: str, labels: dict[str, str], spec: dict[str, Any]) -> None:
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-{role}-netpol", metadata=self._metadata(role, labels), spec=spec, opts=self._child
+        )
+
+    def _disruption_budget(self, name: str, role: str, labels: dict[str, str], replicas: int) -> None:
+        if replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-{role}-pdb",
+                metadata=self._metadata(role, labels),
+                spec=pdb_spec(selector_labels(labels), DisruptionBudget(max_unavailable=1)),
+                opts=self._child,
+            )
+
+    def _volume_claims(self, storage: StorageSpec, labels: dict[str, str]) -> list[dict[str, Any]]:
+        if storage.storage_class is None:
+            return []
+        return [
+            {
+                "metadata": {"name": "data", "labels": selector_labels(labels)},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "storageClassName": storage.storage_class,
+                    "resources": {"requests": {"storage": storage.size}},
+                },
+            }
+        ]
+
+    def _prometheus(self, name: str, args: MonitoringStackArgs) -> None:
+        spec = args.prometheus
+        labels = _labels("prometheus", args.environment, spec.image)
+        selector = selector_labels(labels)
+        k8s.core.v1.ServiceAccount(
+            f"{name}-prometheus-sa",
+            metadata=self._metadata("prometheus", labels),
+            automount_service_account_token=False,
+            opts=self._child,
+        )
+        cluster_role_name = f"{self._namespace}-prometheus"
+        k8s.rbac.v1.ClusterRole(
+            f"{name}-prometheus-clusterrole",
+            metadata={"name": cluster_role_name, "labels": labels},
+            rules=[
+                {"apiGroups": [""], "resources": ["nodes", "nodes/metrics", "services", "endpoints", "pods"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": ["get", "list", "watch"]},
+                {"nonResourceURLs": ["/metrics", "/metrics/cadvisor"], "verbs": ["get"]},
+            ],
+            opts=self._child,
+        )
+        k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-prometheus-clusterrolebinding",
+            metadata={"name": cluster_role_name, "labels": labels},
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role_name},
+            subjects=[{"kind": "ServiceAccount", "name": "prometheus", "namespace": self._namespace}],
+            opts=self._child,
+        )
+        config = prometheus_config(
+            args.apps,
+            monitoring_namespace=self._namespace,
+            external_labels={"environment": args.environment},
+            kubelet_tls_verify=args.kubelet_tls_verify,
+        )
+        self.prometheus_config = k8s.core.v1.ConfigMap(
+            f"{name}-prometheus-config",
+            metadata=self._metadata("prometheus-config", labels),
+            data={"prometheus.yml": yaml.safe_dump(config, sort_keys=False)},
+            opts=self._child,
+        )
+        self.rule_files = render_rule_files(args.slo)
+        self.prometheus_rules = k8s.core.v1.ConfigMap(
+            f"{name}-prometheus-rules",
+            metadata=self._metadata("prometheus-rules", labels),
+            data=self.rule_files,
+            opts=self._child,
+        )
+        claims = self._volume_claims(spec.storage, labels)
+        volumes = [
+            {"name": "config", "configMap": {"name": "prometheus-config"}},
+            {"name": "rules", "configMap": {"name": "prometheus-rules"}},
+        ]
+        if not claims:
+            volumes.append({"name": "data", "emptyDir": {"sizeLimit": spec.storage.size}})
+        container = hardened_container(
+            "prometheus",
+            spec.image,
+            spec.resources,
+            ports={"web": PROMETHEUS_PORT},
+            writable_paths=["/tmp"],
+            args=prometheus_args("/etc/prometheus/prometheus.yml", "/prometheus", spec.retention),
+            volumeMounts=[
+                {"name": "config", "mountPath": "/etc/prometheus", "readOnly": True},
+                {"name": "rules", "mountPath": "/etc/prometheus/rules", "readOnly": True},
+                {"name": "data", "mountPath": "/prometheus"},
+            ],
+            readinessProbe={"httpGet": {"path": "/-/ready", "port": "web"}, "periodSeconds": 5, "failureThreshold": 3},
+            livenessProbe={"httpGet": {"path": "/-/healthy", "port": "web"}, "periodSeconds": 10, "failureThreshold": 6},
+            startupProbe={"httpGet": {"path": "/-/ready", "port": "web"}, "periodSeconds": 5, "failureThreshold": 60},
+        )
+        self._headless_and_service("prometheus", labels, {"web": PROMETHEUS_PORT}, name)
+        self.prometheus = k8s.apps.v1.StatefulSet(
+            f"{name}-prometheus",
+            metadata=self._metadata("prometheus", labels),
+            spec={
+                "replicas": spec.replicas,
+                "serviceName": "prometheus-headless",
+                "podManagementPolicy": "Parallel",
+                "selector": {"matchLabels": selector},
+                "template": {
+                    "metadata": {
+                        "labels": labels,
+                        # A config or rule change rolls the pods, so what runs is what was reviewed.
+                        "annotations": {"keelson.dev/config-hash": _digest(config, self.rule_files)},
+                    },
+                    "spec": hardened_pod_spec(
+                        [container], "prometheus", selector, writable_paths=["/tmp"], volumes=volumes, api_access=True,
+                        termination_grace_period_seconds=120,
+                    ),
+                },
+                "volumeClaimTemplates": claims,
+            },
+            opts=pulumi.ResourceOptions.merge(
+                self._child, pulumi.ResourceOptions(depends_on=[self.prometheus_config, self.prometheus_rules])
+            ),
+        )
+        self._network_policy(
+            name,
+            "prometheus",
+            labels,
+            {
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {
+                        "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "grafana"}}}],
+                        "ports": [{"protocol": "TCP", "port": PROMETHEUS_PORT}],
+                    },
+                    {
+                        "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}],
+                        "ports": [{"protocol": "TCP", "port": PROMETHEUS_PORT}],
+                    },
+                ],
+                # Prometheus scrapes every namespace, the API server and the kubelets: its egress is
+                # the one deliberately open policy of the platform.
+                "egress": [{}],
+            },
+        )
+        self._disruption_budget(name, "prometheus", labels, spec.replicas)
+
+    def _alertmanager(self, name: str, args: MonitoringStackArgs) -> None:
+        spec = args.alertmanager
+        labels = _labels("alertmanager", args.environment, spec.image)
+        selector = selector_labels(labels)
+        k8s.core.v1.ServiceAccount(
+            f"{name}-alertmanager-sa",
+            metadata=self._metadata("alertmanager", labels),
+            automount_service_account_token=False,
+            opts=self._child,
+        )
+        with warnings.catch_warnings():
+            # routing_warnings() were already logged through Pulumi in __init__.
+            warnings.simplefilter("ignore", AlertRoutingWarning)
+            config = alertmanager_config(args.channels, secrets_dir=SECRETS_DIR)
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-alertmanager-config",
+            metadata=self._metadata("alertmanager-config", labels),
+            data={"alertmanager.yml": yaml.safe_dump(config, sort_keys=False)},
+            opts=self._child,
+        )
+        credentials = alertmanager_secret_data(args.channels)
+        volumes = [{"name": "config", "configMap": {"name": "alertmanager-config"}}]
+        mounts = [{"name": "config", "mountPath": "/etc/alertmanager", "readOnly": True}]
+        depends: list[pulumi.Resource] = [config_map]
+        if credentials:
+            secret = k8s.core.v1.Secret(
+                f"{name}-alertmanager-credentials",
+                metadata=self._metadata("alertmanager-credentials", labels),
+                type="Opaque",
+                string_data={key: pulumi.Output.secret(value.get_secret_value()) for key, value in credentials.items()},
+                opts=self._child,
+            )
+            depends.append(secret)
+            volumes.append({"name": "credentials", "secret": {"secretName": "alertmanager-credentials", "defaultMode": 0o440}})
+            mounts.append({"name": "credentials", "mountPath": SECRETS_DIR, "readOnly": True})
+        volumes.append({"name": "data", "emptyDir": {"sizeLimit": "1Gi"}})
+        mounts.append({"name": "data", "mountPath": "/alertmanager"})
+        peers = [
+            f"--cluster.peer=alertmanager-{index}.alertmanager-headless.{self._namespace}.svc.cluster.local:{ALERTMANAGER_CLUSTER_PORT}"
+            for index in range(spec.replicas)
+        ]
+        cluster_args = (
+            [f"--cluster.listen-address=0.0.0.0:{ALERTMANAGER_CLUSTER_PORT}", *peers]
+            if spec.replicas > 1
+            else ["--cluster.listen-address="]
+        )
+        ports = {"web": ALERTMANAGER_PORT}
+        if spec.replicas > 1:
+            ports["mesh"] = ALERTMANAGER_CLUSTER_PORT
+        container = hardened_container(
+            "alertmanager",
+            spec.image,
+            spec.resources,
+            ports=ports,
+            args=[
+                "--config.file=/etc/alertmanager/alertmanager.yml",
+                "--storage.path=/alertmanager",
+                f"--web.listen-address=0.0.0.0:{ALERTMANAGER_PORT}",
+                *cluster_args,
+            ],
+            volumeMounts=mounts,
+            readinessProbe={"httpGet": {"path": "/-/ready", "port": "web"}, "periodSeconds": 5},
+            livenessProbe={"httpGet": {"path": "/-/healthy", "port": "web"}, "periodSeconds": 10, "failureThreshold": 6},
+        )
+        self._headless_and_service("alertmanager", labels, ports, name)
+        k8s.apps.v1.StatefulSet(
+            f"{name}-alertmanager",
+            metadata=self._metadata("alertmanager", labels),
+            spec={
+                "replicas": spec.replicas,
+                "serviceName": "alertmanager-headless",
+                "podManagementPolicy": "Parallel",
+                "selector": {"matchLabels": selector},
+                "template": {
+                    "metadata": {"labels": labels, "annotations": {"keelson.dev/config-hash": _digest(config)}},
+                    "spec": hardened_pod_spec([container], "alertmanager", selector, volumes=volumes),
+                },
+            },
+            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=depends)),
+        )
+        egress_ports = [{"protocol": "TCP", "port": 443}]
+        if args.channels.email is not None:
+            egress_ports.append({"protocol": "TCP", "port": int(args.channels.email.smarthost.rsplit(":", 1)[1])})
+        ingress_rules: list[dict[str, Any]] = [
+            {
+                "from": [
+                    {"podSelector": {"matchLabels": {"app.kubernetes.io/name": peer}}} for peer in ("prometheus", "grafana")
+                ],
+                "ports": [{"protocol": "TCP", "port": ALERTMANAGER_PORT}],
+            }
+        ]
+        egress_rules: list[dict[str, Any]] = [{"ports": egress_ports}]
+        if spec.replicas > 1:
+            mesh = [{"protocol": protocol, "port": ALERTMANAGER_CLUSTER_PORT} for protocol in ("TCP", "UDP")]
+            ingress_rules.append({"from": [{"podSelector": {"matchLabels": selector}}], "ports": mesh})
+            egress_rules.append({"to": [{"podSelector": {"matchLabels": selector}}], "ports": mesh})
+        self._network_policy(
+            name,
+            "alertmanager",
+            labels,
+            {
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": ingress_rules,
+                "egress": egress_rules,
+            },
+        )
+        self._disruption_budget(name, "alertmanager", labels, spec.replicas)
+
+    def _grafana(self, name: str, args: MonitoringStackArgs) -> None:
+        spec = args.grafana
+        labels = _labels("grafana", args.environment, spec.image)
+        selector = selector_labels(labels)
+        k8s.core.v1.ServiceAccount(
+            f"{name}-grafana-sa",
+            metadata=self._metadata("grafana", labels),
+            automount_service_account_token=False,
+            opts=self._child,
+        )
+        password = random.RandomPassword(
+            f"{name}-grafana-admin-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        self.grafana_admin_password = password.result
+        admin = k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata=self._metadata("grafana-admin", labels),
+            type="Opaque",
+            string_data={"admin-user": "admin", "admin-password": password.result},
+            opts=self._child,
+        )
+        datasources = [
+            {
+                "name": "Prometheus",
+                "uid": PROMETHEUS_DATASOURCE_UID,
+                "type": "prometheus",
+                "access": "proxy",
+                "url": f"http://prometheus.{self._namespace}.svc.cluster.local:{PROMETHEUS_PORT}",
+                "isDefault": True,
+                "editable": False,
+            },
+            {
+                "name": "Alertmanager",
+                "uid": "keelson-alertmanager",
+                "type": "alertmanager",
+                "access": "proxy",
+                "url": f"http://alertmanager.{self._namespace}.svc.cluster.local:{ALERTMANAGER_PORT}",
+                "jsonData": {"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
+                "editable": False,
+            },
+        ]
+        if spec.loki_url:
+            datasources.append(
+                {"name": "Loki", "uid": "keelson-loki", "type": "loki", "access": "proxy", "url": spec.loki_url, "editable": False}
+            )
+        provisioning = k8s.core.v1.ConfigMap(
+            f"{name}-grafana-provisioning",
+            metadata=self._metadata("grafana-provisioning", labels),
+            data={
+                "datasources.yaml": yaml.safe_dump({"apiVersion": 1, "datasources": datasources}, sort_keys=False),
+                "dashboards.yaml": yaml.safe_dump(
+                    {
+                        "apiVersion": 1,
+                        "providers": [
+                            {
+                                "name": "keelson",
+                                "folder": "Keelson",
+                                "type": "file",
+                                "disableDeletion": True,
+                                "allowUiUpdates": False,
+                                "options": {"path": "/var/lib/grafana/dashboards"},
+                            }
+                        ],
+                    },
+                    sort_keys=False,
+                ),
+            },
+            opts=self._child,
+        )
+        self.dashboards = render_dashboards()
+        dashboards = k8s.core.v1.ConfigMap(
+            f"{name}-grafana-dashboards",
+            metadata=self._metadata("grafana-dashboards", labels),
+            data=self.dashboards,
+            opts=self._child,
+        )
+        container = hardened_container(
+            "grafana",
+            spec.image,
+            spec.resources,
+            ports={"http": GRAFANA_PORT},
+            writable_paths=["/tmp", "/var/lib/grafana"],
+            env=[
+                {"name": "GF_SECURITY_ADMIN_USER__FILE", "value": "/etc/grafana/admin/admin-user"},
+                {"name": "GF_SECURITY_ADMIN_PASSWORD__FILE", "value": "/etc/grafana/admin/admin-password"},
+                {"name": "GF_PATHS_PROVISIONING", "value": "/etc/grafana/provisioning"},
+                {"name": "GF_ANALYTICS_REPORTING_ENABLED", "value": "false"},
+                {"name": "GF_ANALYTICS_CHECK_FOR_UPDATES", "value": "false"},
+                {"name": "GF_USERS_ALLOW_SIGN_UP", "value": "false"},
+                {"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "false"},
+                {"name": "GF_SECURITY_COOKIE_SECURE", "value": "true"},
+                {"name": "GF_SECURITY_DISABLE_GRAVATAR", "value": "true"},
+                {"name": "GF_SERVER_ROOT_URL", "value": f"https://{spec.ingress.host}" if spec.ingress else "http://localhost:3000"},
+            ],
+            volumeMounts=[
+                {"name": "admin", "mountPath": "/etc/grafana/admin", "readOnly": True},
+                {"name": "provisioning", "mountPath": "/etc/grafana/provisioning/datasources/datasources.yaml", "subPath": "datasources.yaml", "readOnly": True},
+                {"name": "provisioning", "mountPath": "/etc/grafana/provisioning/dashboards/dashboards.yaml", "subPath": "dashboards.yaml", "readOnly": True},
+                {"name": "dashboards", "mountPath": "/var/lib/grafana/dashboards", "readOnly": True},
+            ],
+            readinessProbe={"httpGet": {"path": "/api/health", "port": "http"}, "periodSeconds": 5},
+            livenessProbe={"httpGet": {"path": "/api/health", "port": "http"}, "periodSeconds": 10, "failureThreshold": 6},
+        )
+        volumes = [
+            {"name": "admin", "secret": {"secretName": "grafana-admin", "defaultMode": 0o440}},
+            {"name": "provisioning", "configMap": {"name": "grafana-provisioning"}},
+            {"name": "dashboards", "configMap": {"name": "grafana-dashboards"}},
+        ]
+        k8s.apps.v1.Deployment(
+            f"{name}-grafana",
+            metadata=self._metadata("grafana", labels),
+            spec={
+                # One replica: Grafana keeps sessions in its embedded SQLite database.
+                "replicas": 1,
+                "revisionHistoryLimit": 5,
+                "selector": {"matchLabels": selector},
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+                "template": {
+                    "metadata": {
+                        "labels": labels,
+                        "annotations": {"keelson.dev/config-hash": _digest(datasources, self.dashboards)},
+                    },
+                    "spec": hardened_pod_spec(
+                        [container], "grafana", selector, writable_paths=["/tmp", "/var/lib/grafana"], volumes=volumes
+                    ),
+                },
+            },
+            opts=pulumi.ResourceOptions.merge(
+                self._child, pulumi.ResourceOptions(depends_on=[admin, provisioning, dashboards])
+            ),
+        )
+        k8s.core.v1.Service(
+            f"{name}-grafana-service",
+            metadata=self._metadata("grafana", labels),
+            spec={
+                "type": "ClusterIP",
+                "selector": selector,
+                "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+            },
+            opts=self._child,
+        )
+        ingress_from: list[dict[str, Any]] = []
+        if spec.ingress is not None:
+            headers = k8s.core.v1.ConfigMap(
+                f"{name}-grafana-security-headers",
+                metadata=self._metadata("grafana-security-headers", labels),
+                data=ingress_builder.security_headers(args.ingress_policy),
+                opts=self._child,
+            )
+            k8s.networking.v1.Ingress(
+                f"{name}-grafana-ingress",
+                metadata=self._metadata(
+                    "grafana",
+                    labels,
+                    annotations=ingress_builder.ingress_annotations(
+                        args.ingress_policy, f"{self._namespace}/grafana-security-headers"
+                    ),
+                ),
+                spec={
+                    "ingressClassName": args.ingress_policy.class_name,
+                    "tls": [{"hosts": [spec.ingress.host], "secretName": "grafana-tls"}],
+                    "rules": [
+                        {
+                            "host": spec.ingress.host,
+                            "http": {
+                                "paths": [
+                                    {
+                                        "path": spec.ingress.path,
+                                        "pathType": "Prefix",
+                                        "backend": {"service": {"name": "grafana", "port": {"name": "http"}}},
+                                    }
+                                ]
+                            },
+                        }
+                    ],
+                },
+                opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[headers])),
+            )
+            ingress_from.append(
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {network_policies.NAMESPACE_NAME_LABEL: args.ingress_policy.controller_namespace}
+                    }
+                }
+            )
+        ingress_from.append({"podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}})
+        egress: list[dict[str, Any]] = [
+            {
+                "to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}],
+                "ports": [{"protocol": "TCP", "port": PROMETHEUS_PORT}],
+            },
+            {
+                "to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "alertmanager"}}}],
+                "ports": [{"protocol": "TCP", "port": ALERTMANAGER_PORT}],
+            },
+        ]
+        if spec.loki_url:
+            egress.append({"to": [{"namespaceSelector": {}}], "ports": [{"protocol": "TCP", "port": 3100}]})
+        self._network_policy(
+            name,
+            "grafana",
+            labels,
+            {
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": ingress_from, "ports": [{"protocol": "TCP", "port": GRAFANA_PORT}]}],
+                "egress": egress,
+            },
+        )
+
+    def _headless_and_service(self, role: str, labels: dict[str, str], ports: dict[str, int], name: str) -> None:
+        """A ClusterIP Service for clients and a headless one giving each StatefulSet pod a DNS name."""
+        selector = selector_labels(labels)
+        service_ports = [
+            {"name": port_name, "port": port, "targetPort": port_name, "protocol": "TCP"} for port_name, port in ports.items()
+        ]
+        k8s.core.v1.Service(
+            f"{name}-{role}-service",
+            metadata=self._metadata(role, labels),
+            spec={"type": "ClusterIP", "selector": selector, "ports": service_ports},
+            opts=self._child,
+        )
+        k8s.core.v1.Service(
+            f"{name}-{role}-headless",
+            metadata=self._metadata(f"{role}-headless", labels),
+            spec={
+                "clusterIP": "None",
+                "publishNotReadyAddresses": True,
+                "selector": selector,
+                "ports": service_ports,
+            },
+            opts=self._child,
+        )
+
+
+def _digest(*documents: Any) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(documents, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -1,0 +1,195 @@
+"""MonitoringStack under mocks and in the whole program: hardened workloads, HA per stack, secrets
+kept out of ConfigMaps and exports, and dashboards that are valid Grafana JSON querying only
+series the stack records or scrapes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+from grafana_foundation_sdk.models.dashboard import Dashboard
+
+import harness
+from components.monitoring.dashboards import render_dashboards
+from components.monitoring.rules import rule_files
+
+
+def _in_monitoring(registered, kind):
+    return {
+        resource.manifest["metadata"]["name"]: resource
+        for resource in harness.of_kind(registered, kind)
+        if resource.manifest["metadata"].get("namespace") == "monitoring"
+    }
+
+
+@pytest.mark.parametrize("stack", harness.STACKS)
+def test_every_monitoring_workload_is_hardened_and_has_its_network_policy(program_resources, stack):
+    registered = program_resources[stack]
+    workloads = {**_in_monitoring(registered, "StatefulSet"), **_in_monitoring(registered, "Deployment")}
+    assert set(workloads) == {"prometheus", "alertmanager", "grafana"}
+    policies = _in_monitoring(registered, "NetworkPolicy")
+    for name, workload in workloads.items():
+        pod = workload.manifest["spec"]["template"]["spec"]
+        assert pod["automountServiceAccountToken"] is False, f"{workload.label}: token automounted"
+        assert pod["securityContext"]["runAsNonRoot"] is True, workload.label
+        for container in pod["containers"]:
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] and not context["allowPrivilegeEscalation"], workload.label
+            assert context["capabilities"]["drop"] == ["ALL"], workload.label
+            assert container["resources"]["limits"] and container["resources"]["requests"], workload.label
+        assert name in policies, f"{workload.label} has no NetworkPolicy of its own"
+    assert {"default-deny-all", "allow-dns-egress"} <= set(policies)
+
+
+def test_only_prometheus_gets_an_api_token_and_its_cluster_role_only_reads(program_resources):
+    registered = program_resources["production"]
+    tokened = [
+        resource.label
+        for kind in ("StatefulSet", "Deployment")
+        for resource in harness.of_kind(registered, kind)
+        if any(volume["name"] == "kube-api-access" for volume in resource.manifest["spec"]["template"]["spec"]["volumes"])
+    ]
+    assert tokened == ["StatefulSet monitoring/prometheus (monitoring-prometheus)"]
+    (role,) = harness.of_kind(registered, "ClusterRole")
+    verbs = {verb for rule in role.manifest["rules"] for verb in rule["verbs"]}
+    assert verbs <= {"get", "list", "watch"}, f"{role.label} can write: {verbs}"
+
+
+def test_production_runs_two_prometheus_and_three_clustered_alertmanagers_with_pdbs(program_resources):
+    registered = program_resources["production"]
+    sets = _in_monitoring(registered, "StatefulSet")
+    assert sets["prometheus"].manifest["spec"]["replicas"] == 2
+    alertmanager = sets["alertmanager"].manifest["spec"]
+    assert alertmanager["replicas"] == 3
+    args = alertmanager["template"]["spec"]["containers"][0]["args"]
+    assert len([arg for arg in args if arg.startswith("--cluster.peer=")]) == 3
+    assert set(_in_monitoring(registered, "PodDisruptionBudget")) == {"prometheus", "alertmanager"}
+    claims = sets["prometheus"].manifest["spec"]["volumeClaimTemplates"]
+    assert claims[0]["spec"]["storageClassName"] == "standard"
+    assert claims[0]["spec"]["resources"]["requests"]["storage"] == "50Gi"
+
+
+@pytest.mark.parametrize("stack, retention", [("staging", "7d"), ("production", "15d")])
+def test_retention_follows_the_stack(program_resources, stack, retention):
+    prometheus = _in_monitoring(program_resources[stack], "StatefulSet")["prometheus"].manifest
+    args = prometheus["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert f"--storage.tsdb.retention.time={retention}" in args
+
+
+def test_staging_runs_single_replicas_without_pdbs_or_volume_claims(program_resources):
+    registered = program_resources["staging"]
+    sets = _in_monitoring(registered, "StatefulSet")
+    assert sets["prometheus"].manifest["spec"]["replicas"] == sets["alertmanager"].manifest["spec"]["replicas"] == 1
+    assert not _in_monitoring(registered, "PodDisruptionBudget")
+    assert sets["prometheus"].manifest["spec"]["volumeClaimTemplates"] == []
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_alert_credentials_live_in_a_secret_never_in_a_config_map(program_resources, stack):
+    registered = program_resources[stack]
+    (secret,) = [resource for name, resource in _in_monitoring(registered, "Secret").items() if name == "alertmanager-credentials"]
+    assert harness.is_secret(secret.inputs["stringData"]), f"{secret.label}: credentials are not Pulumi secrets"
+    values = [value for value in secret.manifest["stringData"].values()]
+    assert values
+    config_maps = json.dumps([resource.manifest for resource in harness.of_kind(registered, "ConfigMap")])
+    assert not [value for value in values if value in config_maps], "a credential appears in a ConfigMap"
+    config = yaml.safe_load(_in_monitoring(registered, "ConfigMap")["alertmanager-config"].manifest["data"]["alertmanager.yml"])
+    assert {receiver["name"] for receiver in config["receivers"]} >= {"critical", "warning"}
+
+
+def test_production_routes_critical_to_pagerduty_and_slack(program_resources):
+    config_map = _in_monitoring(program_resources["production"], "ConfigMap")["alertmanager-config"]
+    config = yaml.safe_load(config_map.manifest["data"]["alertmanager.yml"])
+    critical = next(receiver for receiver in config["receivers"] if receiver["name"] == "critical")
+    assert "pagerduty_configs" in critical and "slack_configs" in critical
+
+
+def test_local_without_channels_still_gets_a_valid_null_receiver(program_resources):
+    config_map = _in_monitoring(program_resources["local"], "ConfigMap")["alertmanager-config"]
+    config = yaml.safe_load(config_map.manifest["data"]["alertmanager.yml"])
+    assert [receiver["name"] for receiver in config["receivers"]] == ["null"]
+
+
+def test_grafana_admin_password_is_generated_and_stays_secret(program_resources):
+    registered = program_resources["production"]
+    passwords = [r for r in registered if r.type == "random:index/randomPassword:RandomPassword" and "grafana" in r.name]
+    assert len(passwords) == 1 and passwords[0].inputs["length"] >= 32
+    admin = _in_monitoring(registered, "Secret")["grafana-admin"]
+    assert harness.is_secret(admin.inputs["stringData"])
+    container = _in_monitoring(registered, "Deployment")["grafana"].manifest["spec"]["template"]["spec"]["containers"][0]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert env["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/etc/grafana/admin/admin-password"
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in env
+
+
+def test_grafana_is_exposed_over_tls_with_the_stack_issuer(program_resources):
+    ingress = _in_monitoring(program_resources["production"], "Ingress")["grafana"].manifest
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt-production"
+    assert ingress["spec"]["tls"][0]["hosts"] == ["grafana.keelson.example.com"]
+
+
+def test_the_prometheus_config_map_holds_the_rule_files_of_the_stack_objectives(program_resources):
+    rules = _in_monitoring(program_resources["production"], "ConfigMap")["prometheus-rules"].manifest["data"]
+    assert set(rules) >= set(rule_files()), "a rule file is missing from the ConfigMap"
+    slo = yaml.safe_load(rules["slo.rules.yaml"])
+    alerts = [rule["alert"] for group in slo["groups"] for rule in group["rules"] if "alert" in rule]
+    assert alerts, "the production SLO objective produced no burn-rate alert"
+
+
+# -- dashboards ---------------------------------------------------------------------------------
+
+RAW_METRICS = {
+    # scraped, not recorded: what each source exposes
+    "up": "every scrape job",
+    "prometheus_tsdb_head_series": "Prometheus itself",
+    "prometheus_rule_evaluation_failures_total": "Prometheus itself",
+    "alertmanager_config_last_reload_successful": "Alertmanager",
+    "alertmanager_notifications_failed_total": "Alertmanager",
+    "fluentbit_output_errors_total": "Fluent Bit (annotated pods)",
+    "loki_distributor_lines_received_total": "Loki (annotated pods)",
+}
+PROMQL_KEYWORDS = {"sum", "by", "max", "min", "avg", "rate", "without", "on", "ignoring", "group_left", "label_values"}
+
+
+def _series_names(expr: str) -> set[str]:
+    stripped = re.sub(r'"[^"]*"', "", re.sub(r"\{[^}]*\}", "", expr))
+    stripped = re.sub(r"\[[^\]]*\]", "", stripped)
+    tokens = set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", stripped))
+    return {token for token in tokens if token not in PROMQL_KEYWORDS and not re.fullmatch(r"[a-z]", token)} - {
+        "app", "pod", "container", "integration", "namespace", "path",
+    }
+
+
+def test_dashboards_are_valid_grafana_json_with_the_required_panels():
+    dashboards = {name: json.loads(text) for name, text in render_dashboards().items()}
+    titles = {}
+    for name, document in dashboards.items():
+        Dashboard.from_json(document)
+        titles[name] = {panel["title"] for panel in document["panels"] if panel["type"] != "row"}
+    assert {
+        "Requests / s", "Error rate", "p99 latency", "Active pods", "CPU (% of limit)",
+        "Memory working set", "Request rate by endpoint", "SLO error budget left (7d)",
+    } <= titles["app-overview.json"]
+    assert len(titles["platform.json"]) >= 6
+
+
+def test_every_panel_query_uses_a_recorded_or_scraped_series():
+    from components.monitoring import SloObjective
+
+    recorded = {
+        rule["record"]
+        for document in rule_files([SloObjective(app="api")]).values()
+        for group in document["groups"]
+        for rule in group["rules"]
+        if "record" in rule
+    }
+    unknown = []
+    for name, text in render_dashboards().items():
+        for panel in json.loads(text)["panels"]:
+            for target in panel.get("targets", []):
+                for series in _series_names(target["expr"]):
+                    if series not in recorded and series not in RAW_METRICS:
+                        unknown.append(f"{name} / {panel['title']}: {series}")
+    assert not unknown, "panels query series nothing records or scrapes:\n" + "\n".join(unknown)
