@@ -2,13 +2,14 @@
 
 Reads the stack's settings (the only place config is read), then composes the components:
 a governed namespace for the apps, one HardenedApp per entry of `keelson:apps`, and the
-MonitoringStack that scrapes them and routes their alerts.
+MonitoringStack that scrapes them and routes their alerts, and the CertIssuer whose ClusterIssuer
+signs every Ingress certificate.
 """
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import GovernedNamespace, GovernedNamespaceArgs, HardenedApp, MonitoringStack
+from components import CertIssuer, GovernedNamespace, GovernedNamespaceArgs, HardenedApp, MonitoringStack
 from settings import SettingsError, load_settings
 
 try:
@@ -29,21 +30,30 @@ apps_namespace = GovernedNamespace(
     GovernedNamespaceArgs(**dict(settings.namespace), network=settings.network),
     opts=on_cluster,
 )
+monitoring = MonitoringStack("monitoring", settings.monitoring_args(), opts=on_cluster)
+# The issuers come first so every Ingress finds its ClusterIssuer; the HTTP-01 solver policies
+# go into the apps' and monitoring namespaces, so those exist before.
+cert_issuer = CertIssuer(
+    "tls",
+    settings.tls_args(),
+    opts=pulumi.ResourceOptions.merge(
+        on_cluster, pulumi.ResourceOptions(depends_on=[apps_namespace, monitoring.governed_namespace])
+    ),
+)
 apps = {
     name: HardenedApp(
         name,
         settings.app_args(name),
-        opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[apps_namespace])),
+        opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[apps_namespace, cert_issuer])),
     )
     for name in settings.apps
 }
-
-monitoring = MonitoringStack("monitoring", settings.monitoring_args(), opts=on_cluster)
 
 pulumi.export("environment", settings.environment)
 pulumi.export("namespaces", {"apps": apps_namespace.name, "monitoring": monitoring.namespace})
 pulumi.export("appUrls", {name: app.url for name, app in apps.items() if app.url is not None})
 pulumi.export("appInternalUrls", {name: app.internal_url for name, app in apps.items()})
+pulumi.export("clusterIssuer", cert_issuer.issuer_name)
 pulumi.export("grafanaUrl", monitoring.grafana_url)
 pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
 pulumi.export("prometheusUrl", monitoring.prometheus_url)

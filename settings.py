@@ -14,6 +14,7 @@ from typing import Any, Literal
 import pulumi
 from pydantic import Field, SecretStr, ValidationError, model_validator
 
+from components.cert_issuer import CertIssuerArgs
 from components.hardened_app import HardenedAppArgs, LogLevel
 from components.models import DnsLabel, IngressPolicy, KeelsonModel, NamespaceSpec, NetworkPeers
 from components.monitoring import AlertChannels, ScrapedApp
@@ -39,6 +40,14 @@ STACK_WIDE_MONITORING_FIELDS = {
     "network": "keelson:network",
 }
 """MonitoringStack fields the program derives from other keys."""
+
+STACK_WIDE_TLS_FIELDS = {
+    "ingress_class": "keelson:ingress.className",
+    "ingress_controller_namespace": "keelson:ingress.controllerNamespace",
+    "max_limit_request_ratio": "keelson:namespace.limitRange.maxLimitRequestRatio",
+    "solver_namespaces": "keelson:namespace.name and keelson:monitoring.namespace.name",
+}
+"""CertIssuer fields the program derives from other keys."""
 
 
 class KubernetesSettings(KeelsonModel):
@@ -75,6 +84,8 @@ class StackSettings(KeelsonModel):
     """Prometheus, Alertmanager, Grafana and the SLOs (see MonitoringStackArgs)."""
     alerting: AlertChannels = AlertChannels()
     """Where alerts go: slack, pagerduty, email, webhook; credentials must be `secure:` values."""
+    tls: CertIssuerArgs = CertIssuerArgs()
+    """cert-manager issuers and certificates; 'mode' picks the issuer every Ingress of the stack uses."""
 
     @model_validator(mode="after")
     def _stack_rules(self) -> StackSettings:
@@ -100,6 +111,16 @@ class StackSettings(KeelsonModel):
             problems.append(
                 f"keelson:monitoring.{MonitoringStackArgs.model_fields[field].alias} is derived from "
                 f"'{STACK_WIDE_MONITORING_FIELDS[field]}'; remove it from keelson:monitoring"
+            )
+        for field in sorted(self.tls.model_fields_set & STACK_WIDE_TLS_FIELDS.keys()):
+            problems.append(
+                f"keelson:tls.{CertIssuerArgs.model_fields[field].alias} is derived from "
+                f"{STACK_WIDE_TLS_FIELDS[field]}; remove it from keelson:tls"
+            )
+        if "cluster_issuer" in self.ingress.model_fields_set:
+            problems.append(
+                f"keelson:ingress.clusterIssuer ({self.ingress.cluster_issuer}) is derived from keelson:tls.mode "
+                f"({self.tls.mode} -> {self.tls.issuer_name}); remove it"
             )
         for index, objective in enumerate(self.monitoring.slo):
             if objective.app not in self.apps:
@@ -156,6 +177,11 @@ class StackSettings(KeelsonModel):
             )
         return problems
 
+    @property
+    def ingress_policy(self) -> IngressPolicy:
+        """The stack's edge policy, with the ClusterIssuer that keelson:tls.mode selects."""
+        return self.ingress.model_copy(update={"cluster_issuer": self.tls.issuer_name})
+
     def app_args(self, name: str) -> HardenedAppArgs:
         """Return the Args of one app with the stack-wide fields filled in."""
         return self.apps[name].model_copy(
@@ -163,8 +189,19 @@ class StackSettings(KeelsonModel):
                 "namespace": self.namespace.name,
                 "environment": self.environment,
                 "log_level": self.log_level,
-                "ingress_policy": self.ingress,
+                "ingress_policy": self.ingress_policy,
                 "network": self.network,
+            }
+        )
+
+    def tls_args(self) -> CertIssuerArgs:
+        """Return the CertIssuer Args with the fields derived from the rest of the stack."""
+        return self.tls.model_copy(
+            update={
+                "ingress_class": self.ingress.class_name,
+                "ingress_controller_namespace": self.ingress.controller_namespace,
+                "max_limit_request_ratio": self.namespace.limit_range.max_limit_request_ratio,
+                "solver_namespaces": [self.namespace.name, self.monitoring.namespace.name],
             }
         )
 
@@ -179,7 +216,7 @@ class StackSettings(KeelsonModel):
                     ScrapedApp(name=name, namespace=self.namespace.name, scrape_interval=app.effective_scrape_interval)
                     for name, app in self.apps.items()
                 ],
-                "ingress_policy": self.ingress,
+                "ingress_policy": self.ingress_policy,
                 "network": self.network,
             }
         )

@@ -5,6 +5,7 @@ Import the components and their Args from here:
     from components import HardenedApp, HardenedAppArgs, GovernedNamespace, GovernedNamespaceArgs
 """
 
+from .cert_issuer import CertificateSpec, CertIssuer, CertIssuerArgs, Dns01Solver
 from .hardened_app import HardenedApp, HardenedAppArgs
 from .models import (
     Autoscaling,
@@ -28,6 +29,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Autoscaling",
+    "CertIssuer",
+    "CertIssuerArgs",
+    "CertificateSpec",
+    "Dns01Solver",
     "ComputeResources",
     "DisruptionBudget",
     "EgressRule",

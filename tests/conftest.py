@@ -15,6 +15,22 @@ sys.path.insert(0, str(TESTS))
 import harness  # noqa: E402
 
 
+@pytest.fixture(scope="session")
+def crd_dir() -> Path:
+    """The CRDs of the pinned cert-manager version (fetched once, then cached)."""
+    from crd_schemas import fetch_crd_dir
+
+    return fetch_crd_dir()
+
+
+@pytest.fixture(scope="session")
+def crd_validators(crd_dir):
+    """A strict validator per (apiVersion, kind) served by the cert-manager CRDs."""
+    from crd_schemas import load_crd_validators
+
+    return load_crd_validators(crd_dir)
+
+
 @pytest.fixture
 def staging_config() -> dict:
     """A fresh, mutable copy of the staging stack's config."""

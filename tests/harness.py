@@ -99,6 +99,8 @@ SECURE_PLACEHOLDERS = {
     "routingKey": "mockroutingkey000000000000000000",
     "authPassword": "mock-smtp-password",
     "bearerToken": "mock-bearer-token",
+    "apiToken": "mock-cloudflare-api-token",
+    "secretAccessKey": "mock-aws-secret-access-key",
 }
 """Stand-ins for `secure:` values under mocks (only the real engine holds the passphrase), by field."""
 

@@ -52,8 +52,9 @@ def test_staging_and_production_carry_the_spec_defaults():
     assert staging.namespace.pod_security.enforce == "baseline"
     assert staging.namespace.pod_security.warn == staging.namespace.pod_security.audit == "restricted"
     assert production.namespace.pod_security.enforce == "restricted"
-    assert staging.ingress.cluster_issuer == "letsencrypt-staging"
-    assert production.ingress.cluster_issuer == "letsencrypt-production"
+    assert staging.ingress_policy.cluster_issuer == "letsencrypt-staging"
+    assert production.ingress_policy.cluster_issuer == "letsencrypt-production"
+    assert parse_settings(raw_settings(harness.stack_config("local"))).ingress_policy.cluster_issuer == "keelson-ca"
     assert all(app.disruption_budget is not None for app in production.apps.values())
 
 
@@ -158,6 +159,10 @@ BAD_CONFIGS = [
      ["keelson:monitoring.prometheus.retention = '2months'"]),
     ("Slack channel without a webhook", lambda c: _set(c, "alerting.slack", {"channel": "#alerts"}),
      ["keelson:alerting.slack.webhookUrl: Field required"]),
+    ("issuer named by hand instead of by keelson:tls.mode", lambda c: _set(c, "ingress.clusterIssuer", "letsencrypt-production"),
+     ["keelson:ingress.clusterIssuer (letsencrypt-production) is derived from keelson:tls.mode"]),
+    ("DNS-01 solver without a token", lambda c: _set(c, "tls", {"mode": "letsencrypt-staging", "email": "platform@keelson.dev", "solvers": ["dns01"], "dns01": {"provider": "cloudflare", "zones": ["keelson.dev"]}}),
+     ["keelson:tls.dns01", "apiToken"]),
     ("Grafana on an app's host", lambda c: _set(c, "monitoring.grafana.ingress", {"host": "api.staging.keelson.example.com"}),
      ["keelson:monitoring.grafana.ingress.host 'api.staging.keelson.example.com' is already used by app 'api'"]),
 ]

@@ -20,6 +20,7 @@ LAYERS = {
     "tests.test_prometheus_config": "promtool config, live Prometheus",
     "tests.test_alertmanager_config": "amtool check-config",
     "tests.test_monitoring_stack": "MonitoringStack and dashboards",
+    "tests.test_cert_issuer": "CertIssuer and cert-manager CRDs",
 }
 
 

@@ -17,7 +17,7 @@ from pydantic_core import PydanticUndefined
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from settings import STACK_WIDE_APP_FIELDS, STACK_WIDE_MONITORING_FIELDS, StackSettings  # noqa: E402
+from settings import STACK_WIDE_APP_FIELDS, STACK_WIDE_MONITORING_FIELDS, STACK_WIDE_TLS_FIELDS, StackSettings  # noqa: E402
 
 START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
@@ -80,6 +80,10 @@ def rows(model: type[BaseModel], prefix: str, defaults=None) -> list[str]:
         skip = set(STACK_WIDE_APP_FIELDS)
     elif prefix == "keelson:monitoring.":
         skip = set(STACK_WIDE_MONITORING_FIELDS)
+    elif prefix == "keelson:tls.":
+        skip = set(STACK_WIDE_TLS_FIELDS)
+    elif prefix == "keelson:ingress.":
+        skip = {"cluster_issuer"}
     for name, field in model.model_fields.items():
         if name in skip:
             continue

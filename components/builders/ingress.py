@@ -38,6 +38,10 @@ def security_headers(policy: IngressPolicy) -> dict[str, str]:
 def ingress_annotations(policy: IngressPolicy, headers_config_map: str) -> dict[str, str]:
     """Return the annotations of a public Ingress.
 
+    cert-manager's ingress-shim turns the cluster-issuer annotation into a Certificate for the
+    Ingress' TLS hosts; its defaults (90 days, renewed 30 days, i.e. a third, before expiry) are the
+    certificate policy CertIssuer applies to its own Certificates.
+
     'headers_config_map' is "<namespace>/<name>" of the ConfigMap holding security_headers(); the
     controller adds them to every response (ingress-nginx 'custom-headers').
     """

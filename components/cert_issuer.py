@@ -1,0 +1,505 @@
+"""CertIssuer: cert-manager ClusterIssuers (Let's Encrypt and a local CA) and Certificates."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import AfterValidator, Field, SecretStr, model_validator
+
+from .builders import cert_manager
+from .models import ComputeResources, DnsLabel, Hostname, KeelsonModel, ResourceRequirements
+
+IssuerMode = Literal["local", "letsencrypt-staging", "letsencrypt-production"]
+"""Which ClusterIssuer signs the stack's certificates."""
+SolverType = Literal["http01", "dns01"]
+"""ACME challenge types Keelson configures. Ref: https://letsencrypt.org/docs/challenge-types/"""
+DnsProvider = Literal["cloudflare", "route53"]
+
+ISSUER_NAMES: dict[str, str] = {
+    "local": cert_manager.CA_ISSUER,
+    "letsencrypt-staging": "letsencrypt-staging",
+    "letsencrypt-production": "letsencrypt-production",
+}
+"""ClusterIssuer name of each mode."""
+
+DNS01_SECRET_KEYS: dict[str, str] = {"cloudflare": "api-token", "route53": "secret-access-key"}
+"""Key of the DNS provider credential in the Secret CertIssuer creates for it."""
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+_FORBIDDEN_EMAIL_DOMAINS = {"example.com", "example.net", "example.org"}
+"""Domains Let's Encrypt refuses as account contacts (the ACME account registration fails)."""
+
+
+def _email(text: str) -> str:
+    if len(text) > 254 or not _EMAIL.match(text):
+        raise ValueError(f"'{text}' is not an email address such as ops@company.com")
+    domain = text.rsplit("@", 1)[1].lower()
+    if domain in _FORBIDDEN_EMAIL_DOMAINS:
+        raise ValueError(f"'{text}' uses the reserved domain '{domain}', which Let's Encrypt refuses; give a real mailbox")
+    return text
+
+
+def _zone(text: str) -> str:
+    if text.startswith("*."):
+        raise ValueError(f"'{text}' is a wildcard; give the DNS zone itself, e.g. '{text[2:]}'")
+    return text
+
+
+EmailAddress = Annotated[str, AfterValidator(_email)]
+"""A contact address Let's Encrypt accepts."""
+DnsZone = Annotated[Hostname, AfterValidator(_zone)]
+"""A DNS zone such as example.com (no wildcard)."""
+GoDuration = Annotated[str, Field(pattern=r"^[1-9][0-9]*h$")]
+"""A whole number of hours, as cert-manager durations are written ("2160h")."""
+
+
+_DNS01_REQUIRED: dict[str, dict[str, str]] = {
+    "cloudflare": {"api_token": "apiToken"},
+    "route53": {"region": "region", "access_key_id": "accessKeyId", "secret_access_key": "secretAccessKey"},
+}
+"""Dns01Solver fields (and their stack-file spelling) each provider needs."""
+_DNS01_FIELDS: dict[str, dict[str, str]] = {
+    "cloudflare": _DNS01_REQUIRED["cloudflare"],
+    "route53": {**_DNS01_REQUIRED["route53"], "hosted_zone_id": "hostedZoneId"},
+}
+"""Every Dns01Solver field each provider understands."""
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, SecretStr) and not value.get_secret_value())
+
+
+def _hours(duration: str) -> int:
+    return int(duration.removesuffix("h"))
+
+
+def _in_zone(host: str, zone: str) -> bool:
+    name = host.removeprefix("*.")
+    return name == zone or name.endswith(f".{zone}")
+
+
+class Dns01Solver(KeelsonModel):
+    """The DNS-01 solver: proves control of a name by writing a TXT record through a DNS API.
+
+    It is the only way Let's Encrypt validates wildcard names, and it is selected
+    (selector.dnsZones) for every name inside 'zones'; names outside them fall back to HTTP-01.
+    The credential is a Pulumi secret (a `secure:` stack value) that CertIssuer writes into a
+    Secret in the cert-manager namespace, where ClusterIssuers read their secrets.
+    Ref: https://cert-manager.io/docs/configuration/acme/dns01/
+    """
+
+    provider: DnsProvider
+    """DNS provider of the zones: 'cloudflare' (API token) or 'route53' (access key)."""
+    zones: list[DnsZone] = Field(min_length=1)
+    """DNS zones the credential may write to, e.g. ['example.com']."""
+    api_token: SecretStr | None = None
+    """Cloudflare API token with Zone:DNS:Edit on the zones. Required for 'cloudflare'."""
+    region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+    """AWS region hint for Route53 credentials, e.g. us-east-1. Required for 'route53'."""
+    hosted_zone_id: str | None = Field(default=None, pattern=r"^[A-Z0-9]{1,32}$")
+    """Route53 hosted zone to manage; skips the ListHostedZonesByName lookup. Optional."""
+    access_key_id: str | None = Field(default=None, pattern=r"^[A-Z0-9]{16,128}$")
+    """AWS access key id of the Route53 credential. Required for 'route53'."""
+    secret_access_key: SecretStr | None = None
+    """AWS secret access key of the Route53 credential. Required for 'route53'."""
+
+    @model_validator(mode="after")
+    def _credential_matches_provider(self) -> Dns01Solver:
+        required = _DNS01_REQUIRED[self.provider]
+        missing = [alias for field, alias in required.items() if not _present(getattr(self, field))]
+        if missing:
+            raise ValueError(
+                f"provider '{self.provider}' needs {', '.join(repr(alias) for alias in missing)}: a DNS-01 solver "
+                "without its token cannot write the challenge record; set it with `pulumi config set --secret`"
+            )
+        foreign = {
+            alias
+            for provider, fields in _DNS01_FIELDS.items()
+            if provider != self.provider
+            for field, alias in fields.items()
+            if getattr(self, field) is not None and field not in _DNS01_FIELDS[self.provider]
+        }
+        if foreign:
+            raise ValueError(f"{sorted(foreign)} do not apply to provider '{self.provider}'")
+        return self
+
+    @property
+    def secret_key(self) -> str:
+        return DNS01_SECRET_KEYS[self.provider]
+
+    @property
+    def secret_value(self) -> str:
+        secret = self.api_token if self.provider == "cloudflare" else self.secret_access_key
+        assert secret is not None
+        return secret.get_secret_value()
+
+
+class CertificateSpec(KeelsonModel):
+    """A cert-manager Certificate for a set of hosts, stored in a TLS Secret of its namespace.
+
+    Declare certificates that no Ingress annotation creates: wildcard certificates shared by
+    several Ingresses, or hosts outside Kubernetes Ingresses. A HardenedApp Ingress gets its own
+    certificate from its 'cert-manager.io/cluster-issuer' annotation; declaring the same Secret
+    here would make two Certificates fight over it.
+    """
+
+    name: DnsLabel
+    """Name of the Certificate."""
+    namespace: DnsLabel
+    """Namespace of the Certificate and its Secret (the Ingresses using it must live there)."""
+    hosts: list[Hostname] = Field(min_length=1, max_length=100)
+    """DNS names of the certificate; '*.example.com' wildcards need the DNS-01 solver."""
+    secret_name: DnsLabel | None = None
+    """TLS Secret the certificate is written to. Default: '<name>-tls'."""
+    issuer: IssuerMode | None = None
+    """Issuer override for this certificate. Default: None, the stack's 'mode'."""
+
+    @property
+    def effective_secret_name(self) -> str:
+        return self.secret_name or f"{self.name}-tls"
+
+
+class CertIssuerArgs(KeelsonModel):
+    """Arguments of CertIssuer.
+
+    Defaults:
+    - mode 'local': certificates come from a local CA, because it needs neither an email address
+      nor internet access; staging and production stacks choose a Let's Encrypt mode.
+    - certificates last 90 days (2160h) and renew 30 days (720h) before expiry with a new
+      ECDSA P-256 key each time, Let's Encrypt's own lifetime and renewal advice.
+    - HTTP-01 solver pods request 25m/32Mi and are limited to 100m/128Mi, because they run in the
+      apps' namespaces, whose LimitRange rejects a limit above 4x the request (cert-manager's own
+      default, 10m -> 100m CPU, is a ratio of 10). 'maxLimitRequestRatio' is that LimitRange
+      ceiling; resources above it are an error rather than solver pods that never start.
+    - install False: cert-manager is usually a cluster add-on managed once per cluster, not per
+      stack; set True to install the pinned chart (with CRDs) from this component.
+    """
+
+    mode: IssuerMode = "local"
+    """Which ClusterIssuer signs the stack's certificates (see 'issuer_name')."""
+    email: EmailAddress | None = None
+    """ACME account contact for expiry and policy notices. Required for the Let's Encrypt modes;
+    without it no Let's Encrypt ClusterIssuer is created."""
+    namespace: DnsLabel = "cert-manager"
+    """Namespace cert-manager runs in: ClusterIssuers read their Secrets (ACME account keys, DNS
+    credentials, the local CA) from it."""
+    ingress_class: DnsLabel = "nginx"
+    """IngressClass the HTTP-01 solver routes challenges through."""
+    ingress_controller_namespace: DnsLabel = "ingress-nginx"
+    """Namespace of the ingress controller; only it may reach the solver pods."""
+    solvers: list[SolverType] = Field(default=["http01"], min_length=1)
+    """ACME challenge types: 'http01' (any public host behind the ingress controller) and/or
+    'dns01' (needs 'dns01'; required for wildcard hosts)."""
+    dns01: Dns01Solver | None = None
+    """DNS-01 provider and credential, when 'solvers' includes 'dns01'."""
+    solver_resources: ResourceRequirements = ResourceRequirements(
+        requests=ComputeResources(cpu="25m", memory="32Mi"),
+        limits=ComputeResources(cpu="100m", memory="128Mi"),
+    )
+    """Requests and limits of the HTTP-01 solver pods."""
+    max_limit_request_ratio: ComputeResources = ComputeResources(cpu="4", memory="4")
+    """maxLimitRequestRatio of the LimitRange in the namespaces solver pods run in."""
+    solver_namespaces: list[DnsLabel] = Field(default=[])
+    """Namespaces whose Ingresses get certificates through HTTP-01 (e.g. the apps' namespace).
+    Each gets a NetworkPolicy letting the ingress controller reach the solver pods; the
+    namespaces of 'certificates' are added automatically."""
+    certificates: list[CertificateSpec] = Field(default=[])
+    """Certificates to create besides those Ingress annotations create."""
+    certificate_duration: GoDuration = "2160h"
+    """Lifetime requested for certificates (Let's Encrypt always issues 90 days)."""
+    renew_before: GoDuration = "720h"
+    """How long before expiry a certificate is renewed."""
+    ca_duration: GoDuration = "87600h"
+    """Lifetime of the local CA certificate (10 years)."""
+    install: bool = False
+    """Install cert-manager (Helm chart, CRDs included) and create the issuers once its webhook answers."""
+    helm_values: dict[str, Any] = Field(default={})
+    """Extra values of the cert-manager chart, deep-merged over Keelson's (see builders.cert_manager)."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CertIssuerArgs:
+        if len(set(self.solvers)) != len(self.solvers):
+            raise ValueError(f"'solvers' ({self.solvers}) lists a solver more than once")
+        if "dns01" in self.solvers and self.dns01 is None:
+            raise ValueError(
+                f"'solvers' ({self.solvers}) includes 'dns01' but 'dns01' is not set: give its provider, zones "
+                "and API token"
+            )
+        if self.dns01 is not None and "dns01" not in self.solvers:
+            raise ValueError(f"'dns01' is set but 'solvers' ({self.solvers}) does not include 'dns01'")
+        for resource in ("cpu", "memory"):
+            ratio = self.solver_resources.ratio(resource)
+            limit = getattr(self.max_limit_request_ratio, resource)
+            if ratio > Decimal(limit):
+                raise ValueError(
+                    f"'solverResources' limits.{resource}/requests.{resource} is {ratio:.4g} "
+                    f"({getattr(self.solver_resources.limits, resource)}/{getattr(self.solver_resources.requests, resource)}), "
+                    f"above 'maxLimitRequestRatio.{resource}' ({limit}): the LimitRange would reject the solver pods"
+                )
+        if _hours(self.renew_before) >= _hours(self.certificate_duration):
+            raise ValueError(
+                f"'renewBefore' ({self.renew_before}) must be shorter than 'certificateDuration' "
+                f"({self.certificate_duration})"
+            )
+        seen: set[tuple[str, str]] = set()
+        for index, certificate in enumerate(self.certificates):
+            key = (certificate.namespace, certificate.name)
+            if key in seen:
+                raise ValueError(f"'certificates[{index}]' repeats Certificate {certificate.namespace}/{certificate.name}")
+            seen.add(key)
+            mode = certificate.issuer or self.mode
+            if mode != "local" and self.email is None:
+                raise ValueError(
+                    f"'certificates[{index}].issuer' resolves to '{mode}' but 'email' is not set: "
+                    "Let's Encrypt issuers need a contact address"
+                )
+            if mode != "local":
+                self._check_solvable(index, certificate)
+        if self.mode != "local" and self.email is None:
+            raise ValueError(
+                f"'mode' is '{self.mode}' but 'email' is not set: Let's Encrypt issuers need a contact address"
+            )
+        return self
+
+    def _check_solvable(self, index: int, certificate: CertificateSpec) -> None:
+        zones = self.dns01.zones if self.dns01 is not None else []
+        for host in certificate.hosts:
+            in_zone = any(_in_zone(host, zone) for zone in zones)
+            if host.startswith("*.") and not in_zone:
+                if "dns01" not in self.solvers:
+                    raise ValueError(
+                        f"'certificates[{index}].hosts' has the wildcard '{host}' but 'solvers' is {self.solvers}: "
+                        "Let's Encrypt validates wildcards only over DNS-01; add 'dns01' to 'solvers' and set 'dns01'"
+                    )
+                raise ValueError(
+                    f"'certificates[{index}].hosts' has the wildcard '{host}' outside the 'dns01.zones' {zones}: "
+                    "no solver could validate it"
+                )
+            if not in_zone and "http01" not in self.solvers:
+                raise ValueError(
+                    f"'certificates[{index}].hosts' has '{host}' outside the 'dns01.zones' {zones} and 'solvers' "
+                    "has no 'http01' fallback: no solver could validate it"
+                )
+
+    @property
+    def issuer_name(self) -> str:
+        """Name of the ClusterIssuer 'mode' selects, for Ingress 'cert-manager.io/cluster-issuer' annotations."""
+        return ISSUER_NAMES[self.mode]
+
+    @property
+    def acme_enabled(self) -> bool:
+        """Whether the Let's Encrypt ClusterIssuers are created (they need 'email')."""
+        return self.email is not None
+
+    def http01_namespaces(self) -> list[str]:
+        """Namespaces where HTTP-01 solver pods may run and need the ingress controller to reach them."""
+        if not self.acme_enabled or "http01" not in self.solvers:
+            return []
+        namespaces = set(self.solver_namespaces)
+        namespaces |= {cert.namespace for cert in self.certificates if (cert.issuer or self.mode) != "local"}
+        return sorted(namespaces)
+
+
+class CertIssuer(pulumi.ComponentResource):
+    """TLS for the stack through cert-manager.
+
+    Creates, as cluster-scoped ClusterIssuers:
+    - 'letsencrypt-staging' and 'letsencrypt-production' (ACME, when 'email' is set) with an
+      HTTP-01 solver on the ingress class and, for names in the DNS-01 zones (wildcards), a
+      DNS-01 solver whose credential is a Pulumi secret stored in a Kubernetes Secret;
+    - a local chain: 'keelson-selfsigned' -> CA Certificate 'keelson-ca' (isCA, 87600h,
+      ECDSA P-256, in the cert-manager namespace) -> CA ClusterIssuer 'keelson-ca';
+    then one Certificate per 'certificates' entry (90 d, renewed 30 d before expiry, new key each
+    time) and, per namespace where HTTP-01 solver pods run, a NetworkPolicy admitting the ingress
+    controller to them.
+
+    Solver pod resources: every HTTP-01 solver carries podTemplate.spec.resources (honoured by
+    cert-manager >= 1.19), and when this component installs cert-manager the same values are
+    also passed as controller flags (--acme-http01-solver-resource-*), so solvers of issuers
+    Keelson does not own fit the namespace LimitRange too.
+
+    Install ('install=True'): a Helm release of the pinned jetstack chart with CRDs. The classic
+    IaC failure is a ClusterIssuer sent before the webhook answers ("failed calling webhook
+    webhook.cert-manager.io: x509: certificate signed by unknown authority" or "connection
+    refused") on the first run. Two gates prevent it, and every cert-manager object depends on
+    both: (1) the release is awaited (skip_await False, wait_for_jobs), and Helm waits for the
+    chart's startupapicheck hook Job, which succeeds only once the webhook accepts a dry-run
+    create; (2) a ValidatingWebhookConfigurationPatch with 'pulumi.com/waitFor' on the webhook's
+    caBundle waits for cainjector to have made the webhook trusted.
+    Ref: https://cert-manager.io/docs/installation/helm/
+    Ref: https://www.pulumi.com/blog/improved-kubernetes-await-logic/
+    Ref: https://github.com/pulumi/pulumi-kubernetes-cert-manager/issues/18
+
+    Monitoring: MonitoringStack alerts on CertificateExpiringSoon and CertificateNotReady
+    (components/monitoring/rules/certificates.py) for every Certificate, including those created
+    from Ingress annotations.
+
+    Outputs:
+        issuer_name: name of the ClusterIssuer 'mode' selects, resolved once that issuer exists;
+            pass it to Ingresses ('cert-manager.io/cluster-issuer').
+        namespace: the cert-manager namespace.
+        certificate_secrets: TLS Secret name of each declared certificate, keyed "namespace/name".
+    """
+
+    issuer_name: pulumi.Output[str]
+    namespace: pulumi.Output[str]
+    certificate_secrets: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: CertIssuerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("keelson:index:CertIssuer", name, None, opts)
+        self.args = args
+        labels = cert_manager.labels()
+
+        self.release: k8s.helm.v3.Release | None = None
+        self.webhook_ready: k8s.admissionregistration.v1.ValidatingWebhookConfigurationPatch | None = None
+        gates: list[pulumi.Resource] = []
+        if args.install:
+            self.release = k8s.helm.v3.Release(
+                f"{name}-release",
+                k8s.helm.v3.ReleaseArgs(
+                    name=cert_manager.RELEASE_NAME,
+                    chart="cert-manager",
+                    version=f"v{cert_manager.CERT_MANAGER_VERSION}",
+                    repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=cert_manager.CHART_REPOSITORY),
+                    namespace=args.namespace,
+                    create_namespace=True,
+                    values=cert_manager.helm_values(args.solver_resources, args.helm_values),
+                    skip_await=False,
+                    wait_for_jobs=True,
+                    atomic=True,
+                    cleanup_on_fail=True,
+                    timeout=600,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.webhook_ready = k8s.admissionregistration.v1.ValidatingWebhookConfigurationPatch(
+                f"{name}-webhook-ready",
+                metadata={
+                    "name": cert_manager.WEBHOOK_CONFIGURATION,
+                    "annotations": {cert_manager.WAIT_FOR_ANNOTATION: cert_manager.WEBHOOK_CA_INJECTED},
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
+            )
+            gates = [self.release, self.webhook_ready]
+
+        def after(*resources: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=[*gates, *resources])
+
+        def custom_resource(
+            role: str, kind: str, metadata: dict[str, Any], spec: dict[str, Any], waits_for: list[pulumi.Resource]
+        ) -> k8s.apiextensions.CustomResource:
+            return k8s.apiextensions.CustomResource(
+                f"{name}-{role}",
+                api_version=cert_manager.API_VERSION,
+                kind=kind,
+                metadata={**metadata, "labels": labels},
+                spec=spec,
+                opts=after(*waits_for),
+            )
+
+        self.issuers: dict[str, k8s.apiextensions.CustomResource] = {}
+        self.issuers[cert_manager.SELF_SIGNED_ISSUER] = custom_resource(
+            "selfsigned-issuer",
+            "ClusterIssuer",
+            {"name": cert_manager.SELF_SIGNED_ISSUER},
+            cert_manager.self_signed_issuer_spec(),
+            waits_for=[],
+        )
+        self.ca_certificate = custom_resource(
+            "ca-certificate",
+            "Certificate",
+            {"name": cert_manager.CA_SECRET, "namespace": args.namespace},
+            cert_manager.certificate_spec(
+                cert_manager.CA_SECRET,
+                cert_manager.SELF_SIGNED_ISSUER,
+                duration=args.ca_duration,
+                renew_before=None,
+                is_ca=True,
+                common_name="Keelson local CA",
+            ),
+            waits_for=[self.issuers[cert_manager.SELF_SIGNED_ISSUER]],
+        )
+        self.issuers[cert_manager.CA_ISSUER] = custom_resource(
+            "ca-issuer",
+            "ClusterIssuer",
+            {"name": cert_manager.CA_ISSUER},
+            cert_manager.ca_issuer_spec(cert_manager.CA_SECRET),
+            waits_for=[self.ca_certificate],
+        )
+
+        self.dns01_secret: k8s.core.v1.Secret | None = None
+        if args.email is not None:
+            solvers: list[dict[str, Any]] = []
+            if args.dns01 is not None:
+                secret_name = f"keelson-dns01-{args.dns01.provider}"
+                self.dns01_secret = k8s.core.v1.Secret(
+                    f"{name}-dns01-credentials",
+                    metadata={"name": secret_name, "namespace": args.namespace, "labels": labels},
+                    type="Opaque",
+                    string_data={args.dns01.secret_key: pulumi.Output.secret(args.dns01.secret_value)},
+                    opts=after(),
+                )
+                solvers.append(_dns01_solver(args.dns01, secret_name))
+            if "http01" in args.solvers:
+                solvers.append(cert_manager.http01_solver(args.ingress_class, args.solver_resources))
+            for issuer in cert_manager.LETSENCRYPT_SERVERS:
+                self.issuers[issuer] = custom_resource(
+                    issuer,
+                    "ClusterIssuer",
+                    {"name": issuer},
+                    cert_manager.acme_issuer_spec(issuer, args.email, solvers),
+                    waits_for=[self.dns01_secret] if self.dns01_secret else [],
+                )
+
+        self.certificates: dict[str, k8s.apiextensions.CustomResource] = {}
+        self.certificate_secrets = {}
+        for certificate in args.certificates:
+            issuer = ISSUER_NAMES[certificate.issuer or args.mode]
+            key = f"{certificate.namespace}/{certificate.name}"
+            self.certificates[key] = custom_resource(
+                f"certificate-{certificate.namespace}-{certificate.name}",
+                "Certificate",
+                {"name": certificate.name, "namespace": certificate.namespace},
+                cert_manager.certificate_spec(
+                    certificate.effective_secret_name,
+                    issuer,
+                    hosts=list(certificate.hosts),
+                    duration=args.certificate_duration,
+                    renew_before=args.renew_before,
+                ),
+                waits_for=[self.issuers[issuer]],
+            )
+            self.certificate_secrets[key] = self.certificates[key].spec.apply(lambda spec: spec["secretName"])
+
+        self.solver_network_policies = [
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-solver-{namespace}",
+                metadata={"name": "allow-acme-http01-solver", "namespace": namespace, "labels": labels},
+                spec=cert_manager.solver_network_policy_spec(args.ingress_controller_namespace),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for namespace in args.http01_namespaces()
+        ]
+
+        self.issuer_name = self.issuers[args.issuer_name].metadata.apply(lambda metadata: metadata["name"])
+        self.namespace = pulumi.Output.from_input(args.namespace)
+        self.register_outputs(
+            {
+                "issuer_name": self.issuer_name,
+                "namespace": self.namespace,
+                "certificate_secrets": self.certificate_secrets,
+            }
+        )
+
+
+def _dns01_solver(dns01: Dns01Solver, secret_name: str) -> dict[str, Any]:
+    if dns01.provider == "cloudflare":
+        return cert_manager.dns01_cloudflare_solver(list(dns01.zones), secret_name, dns01.secret_key)
+    assert dns01.region is not None and dns01.access_key_id is not None
+    return cert_manager.dns01_route53_solver(
+        list(dns01.zones), dns01.region, dns01.access_key_id, secret_name, dns01.secret_key, dns01.hosted_zone_id
+    )

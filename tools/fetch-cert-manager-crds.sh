@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Fetch cert-manager's CustomResourceDefinitions from the Go module proxy into a local cache.
+#
+# Usage: tools/fetch-cert-manager-crds.sh [version]     (default: the version Keelson pins)
+#
+# Downloads github.com/cert-manager/cert-manager@v<version> with `go mod download -json` (the Go
+# module proxy and checksum database only; no GitHub release assets), then copies the CRD YAMLs
+# of its deploy/crds/ folder, and the Helm chart's values.schema.json as helm-values.schema.json,
+# into
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/keelson/cert-manager-crds/<version>/
+# and prints that directory as the only line on stdout (progress goes to stderr).
+# The tests validate every rendered cert-manager object against these schemas.
+#
+# Idempotent: a complete cache dir is reused without calling Go; a new one is filled in a temp
+# dir next to it and renamed into place only when complete. Non-interactive.
+set -Eeuo pipefail
+
+# Keep in step with CERT_MANAGER_VERSION in components/builders/cert_manager.py
+# (tests/test_cert_issuer.py checks it). The newest 1.x the proxy serves when pinned.
+DEFAULT_VERSION=1.21.2
+MODULE=github.com/cert-manager/cert-manager
+
+PROG=fetch-cert-manager-crds
+log() { printf '[%s] %s\n' "$PROG" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+case "${1:-}" in
+  -h|--help) usage; exit 0 ;;
+esac
+[ $# -le 1 ] || { usage >&2; die "expected at most one argument (a version), got $#"; }
+
+VERSION=${1:-$DEFAULT_VERSION}
+VERSION=${VERSION#v}
+[[ $VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
+  die "'$VERSION' is not a release version such as $DEFAULT_VERSION (MAJOR.MINOR.PATCH, optional leading v)"
+
+CACHE_ROOT=${XDG_CACHE_HOME:-${HOME:?HOME is not set}/.cache}/keelson/cert-manager-crds
+TARGET=$CACHE_ROOT/$VERSION
+MARKER=.complete
+
+if [ -f "$TARGET/$MARKER" ]; then
+  log "cert-manager v$VERSION CRDs already cached"
+  printf '%s\n' "$TARGET"
+  exit 0
+fi
+
+command -v go >/dev/null 2>&1 ||
+  die "the 'go' command is not on PATH; install Go (https://go.dev/dl/) or copy the CRDs of cert-manager v$VERSION into $TARGET/ and touch $TARGET/$MARKER"
+
+mkdir -p "$CACHE_ROOT"
+WORK=$(mktemp -d "$CACHE_ROOT/.tmp-$VERSION-XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# Run outside any Go module, so the repo (or a parent go.mod) can never influence resolution.
+log "downloading $MODULE@v$VERSION through $(go env GOPROXY)"
+set +e
+JSON=$(cd "$WORK" && GOFLAGS=-mod=mod go mod download -json "$MODULE@v$VERSION" 2>"$WORK/go.stderr")
+STATUS=$?
+set -e
+ERROR=$(printf '%s\n' "$JSON" | sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p')
+MODULE_DIR=$(printf '%s\n' "$JSON" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+if [ $STATUS -ne 0 ] || [ -n "$ERROR" ] || [ -z "$MODULE_DIR" ]; then
+  cat "$WORK/go.stderr" >&2
+  ERROR=${ERROR//\\n\\t/ }
+  die "could not download $MODULE@v$VERSION${ERROR:+ (${ERROR%.})}. List the versions the proxy serves with: go list -m -versions $MODULE"
+fi
+
+CRDS=("$MODULE_DIR"/deploy/crds/*.yaml)
+[ -e "${CRDS[0]}" ] || die "$MODULE@v$VERSION has no deploy/crds/*.yaml in $MODULE_DIR; pick another version"
+
+STAGE=$WORK/crds
+mkdir "$STAGE"
+cp "${CRDS[@]}" "$STAGE/"
+SCHEMA=$MODULE_DIR/deploy/charts/cert-manager/values.schema.json
+if [ -f "$SCHEMA" ]; then
+  cp "$SCHEMA" "$STAGE/helm-values.schema.json"
+else
+  log "warning: $MODULE@v$VERSION ships no Helm values.schema.json; Helm values will not be checked"
+fi
+# The module cache is read-only; the copies must stay removable.
+chmod -R u+w "$STAGE"
+printf '%s %s\n' "$MODULE@v$VERSION" "$(printf '%s\n' "$JSON" | sed -n 's/^[[:space:]]*"Sum": "\(.*\)",\{0,1\}$/\1/p')" >"$STAGE/$MARKER"
+
+rm -rf "$TARGET"
+mv "$STAGE" "$TARGET"
+log "copied ${#CRDS[@]} CRDs of cert-manager v$VERSION"
+printf '%s\n' "$TARGET"
