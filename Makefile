@@ -34,7 +34,8 @@ system-tools:
 	tools/ensure-system-tools.sh
 
 up: venv toolchain
-	tools/pulumi.sh up --stack $(STACK) --yes --skip-preview
+	tools/pulumi.sh up --stack $(STACK) --yes
+	@if [[ "$(STACK)" == local ]]; then echo "Rendered manifests: $(CURDIR)/rendered (git-ignored: it holds Secrets)"; fi
 
 preview: venv toolchain
 	tools/pulumi.sh preview --stack $(STACK)

@@ -21,6 +21,7 @@ LAYERS = {
     "tests.test_alertmanager_config": "amtool check-config",
     "tests.test_monitoring_stack": "MonitoringStack and dashboards",
     "tests.test_cert_issuer": "CertIssuer and cert-manager CRDs",
+    "tests.test_engine": "real Pulumi engine (preview, up)",
 }
 
 

@@ -16,8 +16,9 @@ if [[ "${KEELSON_TOOLCHAIN:-auto}" == "build" ]] || ! command -v pulumi >/dev/nu
     bin_dir=$(tools/bootstrap-pulumi.sh --print-bin-dir)
   fi
   export PATH="$bin_dir:$PATH"
-  # The built plugins are on PATH; never reach out for others.
+  # Never reach out for plugins: the built ones are installed into PULUMI_HOME below.
   export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+  export PULUMI_IGNORE_AMBIENT_PLUGINS=true
 fi
 
 export PULUMI_HOME="${PULUMI_HOME:-$root/.pulumi/home}"
@@ -28,6 +29,17 @@ export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING=true
 # nothing real (the stack files hold placeholders): set your own before configuring real secrets.
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-keelson-example}"
 mkdir -p "$PULUMI_HOME" "${PULUMI_BACKEND_URL#file://}"
+
+if [[ -n "${bin_dir:-}" ]]; then
+  # shellcheck source=pulumi-versions.env
+  . tools/pulumi-versions.env
+  for plugin in "kubernetes $PULUMI_KUBERNETES_VERSION" "random $PULUMI_RANDOM_VERSION"; do
+    read -r name version <<<"$plugin"
+    if [[ ! -d "$PULUMI_HOME/plugins/resource-$name-v$version" ]]; then
+      pulumi plugin install resource "$name" "$version" --file "$bin_dir/pulumi-resource-$name" >/dev/null
+    fi
+  done
+fi
 
 existing=$(pulumi stack ls --json 2>/dev/null || echo "[]")
 for stack in local staging production; do

@@ -1,0 +1,125 @@
+"""Drive the real Pulumi CLI on a throw-away copy of the project, offline.
+
+The copy keeps the repo clean (config changes, rendered manifests, state) and the file backend,
+PULUMI_HOME and passphrase make every run self-contained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness import ROOT
+
+PASSPHRASE = "keelson-example"
+"""The example stacks' passphrase (see README: it protects placeholders only)."""
+
+PROJECT_FILES = ("Pulumi.yaml", "Pulumi.local.yaml", "Pulumi.staging.yaml", "Pulumi.production.yaml", "__main__.py", "settings.py")
+PROJECT_DIRS = ("components",)
+
+
+def toolchain_bin_dir() -> Path:
+    """The folder holding the pulumi CLI and plugins, or a failing test saying how to get them."""
+    completed = subprocess.run(
+        [str(ROOT / "tools" / "bootstrap-pulumi.sh"), "--print-bin-dir"], capture_output=True, text=True
+    )
+    if completed.returncode == 0 and completed.stdout.strip():
+        return Path(completed.stdout.strip().splitlines()[-1])
+    found = shutil.which("pulumi")
+    if found and os.environ.get("KEELSON_TOOLCHAIN") != "build":
+        return Path(found).parent
+    pytest.fail(
+        "the Pulumi CLI and plugins are missing: run `make toolchain` (tools/bootstrap-pulumi.sh builds the "
+        "pinned versions from Go modules), or put `pulumi` on PATH"
+    )
+
+
+@dataclass
+class Result:
+    command: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def summary(self) -> str:
+        """The 'Resources:' block Pulumi prints at the end of a preview or update."""
+        match = re.search(r"^Resources:\n(?:\s+.+\n?)+", self.stdout, flags=re.MULTILINE)
+        return match.group(0).strip() if match else ""
+
+
+class Project:
+    """A copy of the Keelson project wired to its own backend and plugin home."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.state = workdir / ".pulumi" / "state"
+        self.home = workdir / ".pulumi" / "home"
+        for name in PROJECT_FILES:
+            shutil.copy2(ROOT / name, workdir / name)
+        for name in PROJECT_DIRS:
+            shutil.copytree(ROOT / name, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
+        (workdir / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+        self.state.mkdir(parents=True)
+        self.home.mkdir(parents=True)
+        bin_dir = toolchain_bin_dir()
+        self.env = {
+            **{key: value for key, value in os.environ.items() if not key.startswith(("PULUMI_", "KUBE"))},
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PULUMI_HOME": str(self.home),
+            "PULUMI_BACKEND_URL": f"file://{self.state}",
+            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
+            "PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true",
+            # No cluster may be reached from tests: point kubeconfig at nothing.
+            "KUBECONFIG": str(workdir / "no-kubeconfig"),
+            "NO_COLOR": "1",
+        }
+        self._install_plugins(bin_dir)
+
+    def pulumi(self, *args: str, check: bool = True, timeout: int = 900) -> Result:
+        command = ["pulumi", *args, "--non-interactive", "--color", "never"]
+        env = dict(self.env)
+        if "local" in args and "--stack" in args:
+            # Render mode refuses any kubeconfig, and needs none.
+            env.pop("KUBECONFIG", None)
+        completed = subprocess.run(command, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=timeout)
+        result = Result(command, completed.returncode, completed.stdout, completed.stderr)
+        if check and completed.returncode != 0:
+            raise AssertionError(
+                f"`{' '.join(command)}` exited {completed.returncode}:\n{result.output[-6000:]}"
+            )
+        return result
+
+    def _install_plugins(self, bin_dir: Path) -> None:
+        """Install the pinned provider binaries into this project's PULUMI_HOME (no download)."""
+        versions = dict(
+            line.split("=", 1)
+            for line in (ROOT / "tools" / "pulumi-versions.env").read_text().splitlines()
+            if "=" in line and not line.startswith("#")
+        )
+        for name, key in (("kubernetes", "PULUMI_KUBERNETES_VERSION"), ("random", "PULUMI_RANDOM_VERSION")):
+            binary = bin_dir / f"pulumi-resource-{name}"
+            if binary.exists():
+                self.pulumi("plugin", "install", "resource", name, versions[key], "--file", str(binary))
+
+    def init_stack(self, stack: str) -> None:
+        self.pulumi("stack", "init", stack, "--secrets-provider", "passphrase")
+
+    def preview_steps(self, stack: str) -> list[dict]:
+        """The steps of a JSON preview: each with 'op' and 'urn'."""
+        result = self.pulumi("preview", "--stack", stack, "--json")
+        return json.loads(result.stdout).get("steps", [])
