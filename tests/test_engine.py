@@ -114,12 +114,14 @@ def test_state_and_committed_files_hold_no_plaintext_secret(local):
     assert not leaked, "generated secrets appear in clear text in the Pulumi state"
     outputs = project.pulumi("stack", "output", "--stack", "local", "--json").stdout
     assert not [value for value in secrets if value in outputs], "a secret leaked into the stack outputs"
+    # The webhook is this test's own input (it stands in this file); the generated ones must be nowhere.
+    generated = [value for value in secrets if value != SLACK_WEBHOOK]
     tracked = subprocess.run(["git", "ls-files"], cwd=harness.ROOT, capture_output=True, text=True, check=True).stdout.split()
     for path in tracked:
         file = harness.ROOT / path
         if file.is_file():
             text = file.read_text(errors="ignore")
-            assert not [value for value in secrets if value in text], f"a generated secret appears in {path}"
+            assert not [value for value in generated if value in text], f"a generated secret appears in {path}"
 
 
 CONFIG_CHANGES = [
