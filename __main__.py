@@ -9,6 +9,8 @@ signs every Ingress certificate.
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.footprint import total
+
 from components import CertIssuer, GovernedNamespace, GovernedNamespaceArgs, HardenedApp, MonitoringStack
 from settings import SettingsError, load_settings
 
@@ -58,5 +60,14 @@ pulumi.export("grafanaUrl", monitoring.grafana_url)
 pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
 pulumi.export("prometheusUrl", monitoring.prometheus_url)
 pulumi.export("alertmanagerUrl", monitoring.alertmanager_url)
+footprints = {"apps": total([app.footprint for app in apps.values()]), "monitoring": monitoring.footprint}
+pulumi.export(
+    "footprint",
+    {
+        **{component: footprint.as_dict() for component, footprint in footprints.items()},
+        "total": total(list(footprints.values())).as_dict(),
+        "appsAtPeak": total([app.peak_footprint for app in apps.values()]).as_dict(),
+    },
+)
 if settings.kubernetes.render_dir:
     pulumi.export("renderedManifests", settings.kubernetes.render_dir)

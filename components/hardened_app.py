@@ -18,6 +18,7 @@ from .builders.labels import image_version, selector_labels, standard_labels
 from .builders.probes import probes
 from .builders.security import DEFAULT_USER_ID
 from .builders.workload import hardened_container, hardened_pod_spec
+from .footprint import pod_footprint
 from .models import (
     AppComponent,
     Autoscaling,
@@ -290,10 +291,17 @@ class HardenedApp(pulumi.ComponentResource):
             opts=child,
         )
 
+        spec = deployment_spec(name, args, labels, selector, has_secret=bool(secret_names))
+        self.footprint = pod_footprint(spec["template"]["spec"], args.replicas)
+        """What the app requests and may use at its configured replica count."""
+        self.peak_footprint = pod_footprint(
+            spec["template"]["spec"], (args.autoscaling.max_replicas if args.autoscaling else args.replicas) + 1
+        )
+        """At the autoscaling maximum plus the rollout's surge pod: what the quota must fit."""
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=metadata(name),
-            spec=deployment_spec(name, args, labels, selector, has_secret=bool(secret_names)),
+            spec=spec,
             opts=pulumi.ResourceOptions.merge(
                 child,
                 pulumi.ResourceOptions(

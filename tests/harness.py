@@ -74,6 +74,9 @@ class Registered:
         return f"{self.kind} {where} ({self.name})"
 
 
+LAST_PROGRAM: dict[str, Any] = {}
+"""The module globals of the latest run_program(): its components, settings and footprints."""
+
 LAST_MOCKS: "RecordingMocks | None" = None
 """The mocks of the latest run, so a test can inspect registrations of a run that raised."""
 
@@ -161,7 +164,13 @@ def run_program(stack: str, config: dict[str, Any] | None = None, secret_keys: l
     effective = stack_config(stack) if config is None else config
     if secret_keys is None:
         secret_keys = stack_secret_keys(stack)
-    return run(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_main__"), effective, secret_keys, stack)
+    global LAST_PROGRAM
+    LAST_PROGRAM = {}
+
+    def program() -> None:
+        LAST_PROGRAM.update(runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_main__"))
+
+    return run(program, effective, secret_keys, stack)
 
 
 def kubernetes_objects(registered: list[Registered]) -> list[Registered]:

@@ -116,3 +116,60 @@ def test_every_container_fits_its_namespace_limit_range(program_resources, stack
             cpu = parse_cpu(resources["limits"]["cpu"]) / parse_cpu(resources["requests"]["cpu"])
             memory = parse_memory(resources["limits"]["memory"]) / parse_memory(resources["requests"]["memory"])
             assert cpu <= ceiling["cpu"] and memory <= ceiling["memory"], f"{deployment.label}: ratio above LimitRange"
+
+
+def _manifest_totals(manifests) -> dict:
+    from components.quantities import parse_cpu, parse_memory
+
+    totals = {"pods": 0, "cpu": 0, "memory": 0, "cpu_limits": 0, "memory_limits": 0}
+    for manifest in manifests:
+        replicas = manifest["spec"].get("replicas", 1)
+        totals["pods"] += replicas
+        for container in manifest["spec"]["template"]["spec"]["containers"]:
+            totals["cpu"] += replicas * parse_cpu(container["resources"]["requests"]["cpu"])
+            totals["memory"] += replicas * parse_memory(container["resources"]["requests"]["memory"])
+            totals["cpu_limits"] += replicas * parse_cpu(container["resources"]["limits"]["cpu"])
+            totals["memory_limits"] += replicas * parse_memory(container["resources"]["limits"]["memory"])
+    return totals
+
+
+@pytest.mark.parametrize("stack", harness.STACKS)
+def test_the_footprint_export_adds_up_the_rendered_workloads(stack):
+    registered = harness.run_program(stack)
+    footprints = harness.LAST_PROGRAM["footprints"]
+    for component, namespace in (("apps", f"keelson-{stack}"), ("monitoring", "monitoring")):
+        manifests = [
+            resource.manifest
+            for kind in ("Deployment", "StatefulSet")
+            for resource in harness.of_kind(registered, kind)
+            if resource.manifest["metadata"]["namespace"] == namespace
+        ]
+        expected = _manifest_totals(manifests)
+        footprint = footprints[component]
+        assert (footprint.pods, footprint.cpu_requests, footprint.memory_requests) == (
+            expected["pods"], expected["cpu"], expected["memory"]
+        ), f"{stack} {component}: footprint {footprint} disagrees with the manifests {expected}"
+        assert (footprint.cpu_limits, footprint.memory_limits) == (expected["cpu_limits"], expected["memory_limits"])
+
+
+@pytest.mark.parametrize("stack", harness.STACKS)
+def test_every_namespace_fits_its_quota_at_peak(stack):
+    from components.quantities import parse_cpu, parse_memory
+
+    registered = harness.run_program(stack)
+    program = harness.LAST_PROGRAM
+    quotas = {
+        resource.manifest["metadata"]["namespace"]: resource.manifest["spec"]["hard"]
+        for resource in harness.of_kind(registered, "ResourceQuota")
+    }
+    peaks = {
+        f"keelson-{stack}": sum((app.peak_footprint for app in program["apps"].values()), start=type(program["footprints"]["apps"])()),
+        "monitoring": program["monitoring"].footprint,
+    }
+    for namespace, peak in peaks.items():
+        hard = quotas[namespace]
+        assert peak.cpu_requests <= parse_cpu(hard["requests.cpu"]), f"{namespace}: CPU requests above quota"
+        assert peak.memory_requests <= parse_memory(hard["requests.memory"]), f"{namespace}: memory requests above quota"
+        assert peak.cpu_limits <= parse_cpu(hard["limits.cpu"]), f"{namespace}: CPU limits above quota"
+        assert peak.memory_limits <= parse_memory(hard["limits.memory"]), f"{namespace}: memory limits above quota"
+        assert peak.pods <= int(hard["pods"]), f"{namespace}: pods above quota"

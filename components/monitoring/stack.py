@@ -22,6 +22,7 @@ from ..builders import network_policies
 from ..builders.autoscaling import pdb_spec
 from ..builders.labels import image_version, selector_labels, standard_labels
 from ..builders.workload import hardened_container, hardened_pod_spec
+from ..footprint import Footprint, pod_footprint, total
 from ..models import (
     ComputeResources,
     DisruptionBudget,
@@ -172,6 +173,7 @@ class MonitoringStack(pulumi.ComponentResource):
         )
         self._child = pulumi.ResourceOptions(parent=self, depends_on=[self.governed_namespace])
         self._namespace = namespace
+        self._footprints: dict[str, Footprint] = {}
         for message in routing_warnings(args.channels):
             pulumi.log.warn(f"alert routing: {message}", resource=self)
 
@@ -179,6 +181,8 @@ class MonitoringStack(pulumi.ComponentResource):
         self._alertmanager(name, args)
         self._grafana(name, args)
 
+        self.footprint = total(list(self._footprints.values()))
+        """What Prometheus, Alertmanager and Grafana request and may use, all replicas together."""
         suffix = f".{namespace}.svc.cluster.local"
         self.namespace = self.governed_namespace.name
         self.prometheus_url = pulumi.Output.from_input(f"http://prometheus{suffix}:{PROMETHEUS_PORT}")
@@ -299,6 +303,11 @@ class MonitoringStack(pulumi.ComponentResource):
             startupProbe={"httpGet": {"path": "/-/ready", "port": "web"}, "periodSeconds": 5, "failureThreshold": 60},
         )
         self._headless_and_service("prometheus", labels, {"web": PROMETHEUS_PORT}, name)
+        pod = hardened_pod_spec(
+            [container], "prometheus", selector, writable_paths=["/tmp"], volumes=volumes, api_access=True,
+            termination_grace_period_seconds=120,
+        )
+        self._footprints["prometheus"] = pod_footprint(pod, spec.replicas)
         self.prometheus = k8s.apps.v1.StatefulSet(
             f"{name}-prometheus",
             metadata=self._metadata("prometheus", labels),
@@ -313,10 +322,7 @@ class MonitoringStack(pulumi.ComponentResource):
                         # A config or rule change rolls the pods, so what runs is what was reviewed.
                         "annotations": {"keelson.dev/config-hash": _digest(config, self.rule_files)},
                     },
-                    "spec": hardened_pod_spec(
-                        [container], "prometheus", selector, writable_paths=["/tmp"], volumes=volumes, api_access=True,
-                        termination_grace_period_seconds=120,
-                    ),
+                    "spec": pod,
                 },
                 "volumeClaimTemplates": claims,
             },
@@ -413,6 +419,8 @@ class MonitoringStack(pulumi.ComponentResource):
             livenessProbe={"httpGet": {"path": "/-/healthy", "port": "web"}, "periodSeconds": 10, "failureThreshold": 6},
         )
         self._headless_and_service("alertmanager", labels, ports, name)
+        pod = hardened_pod_spec([container], "alertmanager", selector, volumes=volumes)
+        self._footprints["alertmanager"] = pod_footprint(pod, spec.replicas)
         k8s.apps.v1.StatefulSet(
             f"{name}-alertmanager",
             metadata=self._metadata("alertmanager", labels),
@@ -423,7 +431,7 @@ class MonitoringStack(pulumi.ComponentResource):
                 "selector": {"matchLabels": selector},
                 "template": {
                     "metadata": {"labels": labels, "annotations": {"keelson.dev/config-hash": _digest(config)}},
-                    "spec": hardened_pod_spec([container], "alertmanager", selector, volumes=volumes),
+                    "spec": pod,
                 },
             },
             opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=depends)),
@@ -565,6 +573,10 @@ class MonitoringStack(pulumi.ComponentResource):
             {"name": "provisioning", "configMap": {"name": "grafana-provisioning"}},
             {"name": "dashboards", "configMap": {"name": "grafana-dashboards"}},
         ]
+        pod = hardened_pod_spec(
+            [container], "grafana", selector, writable_paths=["/tmp", "/var/lib/grafana"], volumes=volumes
+        )
+        self._footprints["grafana"] = pod_footprint(pod, 1)
         k8s.apps.v1.Deployment(
             f"{name}-grafana",
             metadata=self._metadata("grafana", labels),
@@ -579,9 +591,7 @@ class MonitoringStack(pulumi.ComponentResource):
                         "labels": labels,
                         "annotations": {"keelson.dev/config-hash": _digest(datasources, self.dashboards)},
                     },
-                    "spec": hardened_pod_spec(
-                        [container], "grafana", selector, writable_paths=["/tmp", "/var/lib/grafana"], volumes=volumes
-                    ),
+                    "spec": pod,
                 },
             },
             opts=pulumi.ResourceOptions.merge(
