@@ -36,6 +36,7 @@ STACK_WIDE_MONITORING_FIELDS = {
     "environment": "keelson:environment",
     "channels": "keelson:alerting",
     "apps": "keelson:apps",
+    "app_metrics": "keelson:apps",
     "ingress_policy": "keelson:ingress",
     "network": "keelson:network",
 }
@@ -216,6 +217,7 @@ class StackSettings(KeelsonModel):
                     ScrapedApp(name=name, namespace=self.namespace.name, scrape_interval=app.effective_scrape_interval)
                     for name, app in self.apps.items()
                 ],
+                "app_metrics": {name: (app.metrics_port_name, app.metrics_path) for name, app in self.apps.items()},
                 "ingress_policy": self.ingress_policy,
                 "network": self.network,
             }

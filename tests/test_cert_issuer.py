@@ -265,7 +265,7 @@ def test_a_misspelled_field_fails_crd_validation(built, crd_validators, kind, na
 
 def test_helm_values_validate_against_the_chart_schema_and_a_typo_fails(crd_dir):
     schema_path = crd_dir / "helm-values.schema.json"
-    assert schema_path.exists(), f"{schema_path} missing; rerun tools/fetch-cert-manager-crds.sh"
+    assert schema_path.exists(), f"{schema_path} missing; rerun tools/fetch-crds.sh cert-manager"
     validator = jsonschema.Draft7Validator(yaml.safe_load(schema_path.read_text()))
     values = cert_manager.helm_values(CertIssuerArgs().solver_resources, {"replicaCount": 2})
     assert not list(validator.iter_errors(values))
@@ -275,7 +275,7 @@ def test_helm_values_validate_against_the_chart_schema_and_a_typo_fails(crd_dir)
 
 def test_fetch_script_defaults_to_the_pinned_version():
     text = FETCH_SCRIPT.read_text()
-    assert f"DEFAULT_VERSION={cert_manager.CERT_MANAGER_VERSION}\n" in text
+    assert f"DEFAULT_VERSION={cert_manager.CERT_MANAGER_VERSION} MODULE=github.com/cert-manager/cert-manager" in text
     assert os.access(FETCH_SCRIPT, os.X_OK), f"{FETCH_SCRIPT} is not executable"
 
 

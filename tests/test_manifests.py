@@ -29,9 +29,10 @@ def _manifests(directory: Path) -> list[tuple[Path, dict]]:
 
 def schema_errors(manifest: dict, crd_validators) -> tuple[str, list[str]]:
     """Validate one manifest strictly: Kubernetes kinds against the official schemas of every
-    supported version, cert-manager kinds against cert-manager's own CRDs. Returns (source, errors)."""
-    if manifest["apiVersion"].startswith("cert-manager.io/"):
-        return "cert-manager CRD", crd_errors(crd_validators, manifest)
+    supported version, custom resources (cert-manager, prometheus-operator) against their projects' own
+    CRDs. Returns (source, errors)."""
+    if manifest["apiVersion"].startswith(("cert-manager.io/", "monitoring.coreos.com/")):
+        return "CRD", crd_errors(crd_validators, manifest)
     errors = []
     for version in KUBERNETES_VERSIONS:
         try:
@@ -52,8 +53,8 @@ def test_every_manifest_validates_strictly_against_the_official_schemas(mocked_m
         failures.extend(f"{path.relative_to(mocked_manifest_dir)} ({error})" for error in errors)
     FIGURES["schema-validated manifests (mocked program)"] = (
         f"{len(manifests)} manifests, strict: {sources.get('Kubernetes', 0)} against the Kubernetes "
-        f"{' and '.join(KUBERNETES_VERSIONS)} schemas, {sources.get('cert-manager CRD', 0)} against cert-manager's "
-        f"CRDs; {len(failures)} failures"
+        f"{' and '.join(KUBERNETES_VERSIONS)} schemas, {sources.get('CRD', 0)} against their projects' CRDs "
+        f"(cert-manager, prometheus-operator); {len(failures)} failures"
     )
     assert not failures, "manifests rejected by the official schemas:\n" + "\n".join(failures)
 

@@ -193,3 +193,72 @@ def test_every_panel_query_uses_a_recorded_or_scraped_series():
                     if series not in recorded and series not in RAW_METRICS:
                         unknown.append(f"{name} / {panel['title']}: {series}")
     assert not unknown, "panels query series nothing records or scrapes:\n" + "\n".join(unknown)
+
+
+# -- operator mode ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def operator_mode_production():
+    config = harness.stack_config("production")
+    config["keelson:monitoring"] = {**config["keelson:monitoring"], "operatorMode": True}
+    return harness.run_program("production", config=config)
+
+
+def _custom(registered, kind):
+    return {
+        resource.manifest["metadata"]["name"]: resource.manifest
+        for resource in registered
+        if resource.type == f"kubernetes:monitoring.coreos.com/v1:{kind}"
+    }
+
+
+def test_operator_mode_replaces_the_prometheus_statefulset_with_operator_objects(operator_mode_production):
+    registered = operator_mode_production
+    assert "prometheus" not in _in_monitoring(registered, "StatefulSet")
+    assert "prometheus-config" not in _in_monitoring(registered, "ConfigMap")
+    (prometheus,) = _custom(registered, "Prometheus").values()
+    assert prometheus["spec"]["replicas"] == 2 and prometheus["spec"]["retention"] == "15d"
+    assert prometheus["spec"]["podMetadata"]["labels"]["app.kubernetes.io/name"] == "prometheus"
+    datasources = yaml.safe_load(_in_monitoring(registered, "ConfigMap")["grafana-provisioning"].manifest["data"]["datasources.yaml"])
+    assert datasources["datasources"][0]["url"].startswith("http://prometheus-operated.")
+
+
+def test_operator_mode_rules_are_the_same_rule_data(operator_mode_production):
+    from components.monitoring import SloObjective
+    from settings import parse_settings
+    from test_settings import raw_settings
+
+    settings = parse_settings(raw_settings(harness.stack_config("production")), frozenset(harness.stack_secret_keys("production")))
+    expected = rule_files(settings.monitoring.slo)
+    rules = _custom(operator_mode_production, "PrometheusRule")
+    assert {name: spec["spec"]["groups"] for name, spec in rules.items()} == {
+        f"keelson-{file.split('.', 1)[0]}": document["groups"] for file, document in expected.items()
+    }
+    assert SloObjective  # the production objective is part of the expected files
+
+
+def test_operator_mode_service_monitors_give_the_labels_the_rules_use(operator_mode_production):
+    monitors = _custom(operator_mode_production, "ServiceMonitor")
+    api = monitors["keelson-production-api"]["spec"]
+    endpoint = api["endpoints"][0]
+    assert (endpoint["port"], endpoint["interval"]) == ("metrics", "5s")
+    assert {"action": "replace", "targetLabel": "job", "replacement": "keelson-app/keelson-production/api"} in endpoint["relabelings"]
+    assert monitors["keelson-production-worker"]["spec"]["endpoints"][0]["interval"] == "10s"
+    assert {"prometheus", "alertmanager", "grafana", "keelson-kubelet", "keelson-kube-state-metrics"} <= set(monitors)
+
+
+def test_operator_mode_objects_validate_against_the_prometheus_operator_crds(operator_mode_production, crd_validators):
+    from crd_schemas import crd_errors
+
+    objects = [
+        resource.manifest
+        for resource in operator_mode_production
+        if resource.type.startswith("kubernetes:monitoring.coreos.com/")
+    ]
+    assert len(objects) >= 10
+    failures = [f"{o['kind']}/{o['metadata']['name']}: {error}" for o in objects for error in crd_errors(crd_validators, o)]
+    assert not failures, "\n".join(failures)
+    broken = json.loads(json.dumps(objects[0]))
+    broken["spec"]["grups"] = broken["spec"].pop("groups", broken["spec"].pop("endpoints", []))
+    assert crd_errors(crd_validators, broken), "a misspelled field passed the prometheus-operator CRD"

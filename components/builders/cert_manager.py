@@ -15,7 +15,7 @@ from .labels import MANAGED_BY, PART_OF
 
 CERT_MANAGER_VERSION = "1.21.2"
 """cert-manager release whose Helm chart is installed and whose CRDs the specs are checked against.
-The newest 1.x when pinned; tools/fetch-cert-manager-crds.sh defaults to the same version."""
+The newest 1.x when pinned; tools/fetch-crds.sh defaults to the same version."""
 CHART_REPOSITORY = "https://charts.jetstack.io"
 """Jetstack's Helm repository, the official home of the cert-manager chart."""
 RELEASE_NAME = "cert-manager"

@@ -38,9 +38,10 @@ from ..models import (
 from ..namespace import GovernedNamespace, GovernedNamespaceArgs
 from .alertmanager import SECRETS_DIR, AlertRoutingWarning, alertmanager_config, alertmanager_secret_data, routing_warnings
 from .dashboards import PROMETHEUS_DATASOURCE_UID, render_dashboards
+from . import operator
 from .models import AlertChannels, ScrapedApp, SloObjective
 from .prometheus_config import ALERTMANAGER_PORT, GRAFANA_PORT, PROMETHEUS_PORT, prometheus_args, prometheus_config
-from .rules import render_rule_files
+from .rules import render_rule_files, rule_files
 
 ALERTMANAGER_CLUSTER_PORT = 9094
 
@@ -131,6 +132,13 @@ class MonitoringStackArgs(KeelsonModel):
     """Where cluster DNS lives."""
     kubelet_tls_verify: bool = True
     """Verify kubelet certificates. Escape hatch for kind/minikube clusters with self-signed kubelets."""
+    operator_mode: bool = False
+    """Where prometheus-operator runs: emit a Prometheus resource, PrometheusRules and ServiceMonitors
+    (from the same rule data) instead of a Prometheus StatefulSet with a raw config. Default: false,
+    because the plain StatefulSet needs nothing installed in the cluster."""
+    app_metrics: dict[DnsLabel, tuple[str, str]] = Field(default={})
+    """{app: (Service port name, metrics path)} for the operator-mode ServiceMonitors; default
+    ('http', '/metrics')."""
 
     @model_validator(mode="after")
     def _objectives_target_scraped_apps(self) -> MonitoringStackArgs:
@@ -185,7 +193,8 @@ class MonitoringStack(pulumi.ComponentResource):
         """What Prometheus, Alertmanager and Grafana request and may use, all replicas together."""
         suffix = f".{namespace}.svc.cluster.local"
         self.namespace = self.governed_namespace.name
-        self.prometheus_url = pulumi.Output.from_input(f"http://prometheus{suffix}:{PROMETHEUS_PORT}")
+        prometheus_service = "prometheus-operated" if args.operator_mode else "prometheus"
+        self.prometheus_url = pulumi.Output.from_input(f"http://{prometheus_service}{suffix}:{PROMETHEUS_PORT}")
         self.alertmanager_url = pulumi.Output.from_input(f"http://alertmanager{suffix}:{ALERTMANAGER_PORT}")
         self.grafana_url = pulumi.Output.from_input(
             f"https://{args.grafana.ingress.host}{args.grafana.ingress.path}" if args.grafana.ingress else f"http://grafana{suffix}"
@@ -260,6 +269,9 @@ class MonitoringStack(pulumi.ComponentResource):
             subjects=[{"kind": "ServiceAccount", "name": "prometheus", "namespace": self._namespace}],
             opts=self._child,
         )
+        if args.operator_mode:
+            self._prometheus_operator_objects(name, args, labels)
+            return
         config = prometheus_config(
             args.apps,
             monitoring_namespace=self._namespace,
@@ -349,6 +361,86 @@ class MonitoringStack(pulumi.ComponentResource):
                 ],
                 # Prometheus scrapes every namespace, the API server and the kubelets: its egress is
                 # the one deliberately open policy of the platform.
+                "egress": [{}],
+            },
+        )
+        self._disruption_budget(name, "prometheus", labels, spec.replicas)
+
+    def _prometheus_operator_objects(self, name: str, args: MonitoringStackArgs, labels: dict[str, str]) -> None:
+        """Operator mode: the Prometheus resource, one PrometheusRule per rule file, ServiceMonitors."""
+        spec = args.prometheus
+        selected = {**labels, **operator.SELECTED_BY}
+
+        def custom(role: str, kind: str, object_name: str, body: dict[str, Any]) -> k8s.apiextensions.CustomResource:
+            return k8s.apiextensions.CustomResource(
+                f"{name}-{role}",
+                api_version=operator.API_VERSION,
+                kind=kind,
+                metadata=self._metadata(object_name, selected),
+                spec=body,
+                opts=self._child,
+            )
+
+        self.rule_files = render_rule_files(args.slo)
+        for rule_name, rule_spec in operator.prometheus_rule_specs(rule_files(args.slo)).items():
+            custom(f"rule-{rule_name}", "PrometheusRule", rule_name, rule_spec)
+        for app in args.apps:
+            port, path = args.app_metrics.get(app.name, ("http", "/metrics"))
+            custom(
+                f"servicemonitor-{app.namespace}-{app.name}",
+                "ServiceMonitor",
+                f"{app.namespace}-{app.name}",
+                operator.app_service_monitor_spec(app, port, path),
+            )
+        platform = {
+            "prometheus": ("web", {"operated-prometheus": "true"}),
+            "alertmanager": ("web", None),
+            "grafana": ("http", None),
+        }
+        for component, (port, selector) in platform.items():
+            custom(
+                f"servicemonitor-{component}",
+                "ServiceMonitor",
+                component,
+                operator.component_service_monitor_spec(component, self._namespace, port, selector),
+            )
+        for monitor_name, monitor_spec in operator.cluster_service_monitor_specs().items():
+            custom(f"servicemonitor-{monitor_name}", "ServiceMonitor", monitor_name, monitor_spec)
+        resources = hardened_container("prometheus", spec.image, spec.resources)["resources"]
+        custom(
+            "prometheus",
+            "Prometheus",
+            "keelson",
+            operator.prometheus_spec(
+                image=spec.image,
+                replicas=spec.replicas,
+                retention=spec.retention,
+                resources=resources,
+                pod_labels=labels,
+                security_context=hardened_pod_spec([], "prometheus", {})["securityContext"],
+                monitoring_namespace=self._namespace,
+                environment=args.environment,
+                storage_class=spec.storage.storage_class,
+                storage_size=spec.storage.size,
+            ),
+        )
+        self._footprints["prometheus"] = pod_footprint({"containers": [{"resources": resources}]}, spec.replicas)
+        self._network_policy(
+            name,
+            "prometheus",
+            labels,
+            {
+                "podSelector": {"matchLabels": selector_labels(labels)},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {"podSelector": {"matchLabels": {"app.kubernetes.io/name": peer}}}
+                            for peer in ("grafana", "prometheus")
+                        ],
+                        "ports": [{"protocol": "TCP", "port": PROMETHEUS_PORT}],
+                    }
+                ],
                 "egress": [{}],
             },
         )
@@ -492,7 +584,9 @@ class MonitoringStack(pulumi.ComponentResource):
                 "uid": PROMETHEUS_DATASOURCE_UID,
                 "type": "prometheus",
                 "access": "proxy",
-                "url": f"http://prometheus.{self._namespace}.svc.cluster.local:{PROMETHEUS_PORT}",
+                # The operator serves its Prometheus pods through the 'prometheus-operated' Service.
+                "url": f"http://{'prometheus-operated' if args.operator_mode else 'prometheus'}"
+                f".{self._namespace}.svc.cluster.local:{PROMETHEUS_PORT}",
                 "isDefault": True,
                 "editable": False,
             },

@@ -1,0 +1,145 @@
+"""prometheus-operator mode: the same rules and scrape targets as monitoring.coreos.com objects.
+
+Where prometheus-operator runs, MonitoringStack emits a `Prometheus` resource, one
+`PrometheusRule` per rule file (the very documents rules/ renders for the raw config) and
+`ServiceMonitor`s whose relabelings give every series the labels the rules select on (job,
+namespace, app, component, pod), so one source of rules serves both modes.
+Ref: https://prometheus-operator.dev/docs/api-reference/api/
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import ScrapedApp
+from .prometheus_config import app_job_name
+
+PROMETHEUS_OPERATOR_VERSION = "0.85.0"
+"""The prometheus-operator whose CRDs the objects are validated against (tools/fetch-crds.sh)."""
+
+API_VERSION = "monitoring.coreos.com/v1"
+SELECTED_BY = {"app.kubernetes.io/part-of": "keelson"}
+"""The label the Prometheus resource selects its rules and ServiceMonitors by."""
+
+
+APP_LABELS_RELABELING = [
+    {"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"], "targetLabel": "app"},
+    {
+        "action": "replace",
+        "sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_component"],
+        "targetLabel": "component",
+    },
+]
+"""The labels the raw config's app jobs set (namespace and pod the operator sets itself)."""
+
+
+def _job(name: str) -> dict[str, Any]:
+    return {"action": "replace", "targetLabel": "job", "replacement": name}
+
+
+def prometheus_rule_specs(rule_files: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Return {PrometheusRule name: spec} for the rule files ('apps.rules.yaml' -> 'keelson-apps')."""
+    return {f"keelson-{name.split('.', 1)[0]}": {"groups": document["groups"]} for name, document in rule_files.items()}
+
+
+def app_service_monitor_spec(app: ScrapedApp, port: str, path: str) -> dict[str, Any]:
+    """Return the ServiceMonitor spec of one app: its Service's port, its own interval, and the
+    labels the app rules aggregate by (job 'keelson-app/<namespace>/<app>', app, component)."""
+    return {
+        "namespaceSelector": {"matchNames": [app.namespace]},
+        "selector": {"matchLabels": {"app.kubernetes.io/name": app.name}},
+        "endpoints": [
+            {
+                "port": port,
+                "path": path,
+                "interval": app.scrape_interval,
+                "relabelings": [_job(app_job_name(app)), *APP_LABELS_RELABELING],
+            }
+        ],
+    }
+
+
+def component_service_monitor_spec(
+    name: str, namespace: str, port: str, selector: dict[str, str] | None = None, path: str = "/metrics"
+) -> dict[str, Any]:
+    """Return the ServiceMonitor spec of a platform component (job '<name>', as the rules expect)."""
+    return {
+        "namespaceSelector": {"matchNames": [namespace]},
+        "selector": {"matchLabels": selector or {"app.kubernetes.io/name": name}},
+        "endpoints": [{"port": port, "path": path, "relabelings": [_job(name)]}],
+    }
+
+
+def cluster_service_monitor_specs() -> dict[str, dict[str, Any]]:
+    """Return the ServiceMonitors of the cluster sources the workload rules read: the kubelet
+    (and its cAdvisor endpoint, job 'cadvisor') through the kube-system/kubelet Service the operator
+    maintains, and kube-state-metrics wherever it runs."""
+    kubelet_endpoint = {
+        "port": "https-metrics",
+        "scheme": "https",
+        "bearerTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token",
+        "tlsConfig": {"caFile": "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"},
+        "honorLabels": True,
+    }
+    return {
+        "keelson-kubelet": {
+            "namespaceSelector": {"matchNames": ["kube-system"]},
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "kubelet"}},
+            "endpoints": [
+                {**kubelet_endpoint, "path": "/metrics", "relabelings": [_job("kubelet")]},
+                {**kubelet_endpoint, "path": "/metrics/cadvisor", "relabelings": [_job("cadvisor")]},
+            ],
+        },
+        "keelson-kube-state-metrics": {
+            "namespaceSelector": {"any": True},
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "kube-state-metrics"}},
+            "endpoints": [{"port": "http-metrics", "honorLabels": True, "relabelings": [_job("kube-state-metrics")]}],
+        },
+    }
+
+
+def prometheus_spec(
+    *,
+    image: str,
+    replicas: int,
+    retention: str,
+    resources: dict[str, Any],
+    pod_labels: dict[str, str],
+    security_context: dict[str, Any],
+    monitoring_namespace: str,
+    environment: str,
+    storage_class: str | None,
+    storage_size: str,
+) -> dict[str, Any]:
+    """Return the spec of the `Prometheus` resource the operator turns into a StatefulSet."""
+    spec: dict[str, Any] = {
+        "image": image,
+        "version": image.rsplit(":", 1)[-1],
+        "replicas": replicas,
+        "retention": retention,
+        "resources": resources,
+        "serviceAccountName": "prometheus",
+        "podMetadata": {"labels": pod_labels},
+        "securityContext": security_context,
+        "externalLabels": {"environment": environment},
+        "ruleSelector": {"matchLabels": SELECTED_BY},
+        "serviceMonitorSelector": {"matchLabels": SELECTED_BY},
+        "serviceMonitorNamespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": monitoring_namespace}},
+        "alerting": {
+            "alertmanagers": [
+                {"namespace": monitoring_namespace, "name": "alertmanager", "port": "web", "apiVersion": "v2"}
+            ]
+        },
+    }
+    if storage_class is not None:
+        spec["storage"] = {
+            "volumeClaimTemplate": {
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "storageClassName": storage_class,
+                    "resources": {"requests": {"storage": storage_size}},
+                }
+            }
+        }
+    return spec
+
