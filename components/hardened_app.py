@@ -348,24 +348,9 @@ class HardenedApp(pulumi.ComponentResource):
                         args.ingress_policy, f"{namespace}/{name}-security-headers"
                     ),
                 ),
-                spec={
-                    "ingressClassName": args.ingress_policy.class_name,
-                    "tls": [{"hosts": [args.ingress.host], "secretName": f"{name}-tls"}],
-                    "rules": [
-                        {
-                            "host": args.ingress.host,
-                            "http": {
-                                "paths": [
-                                    {
-                                        "path": args.ingress.path,
-                                        "pathType": "Prefix",
-                                        "backend": {"service": {"name": name, "port": {"name": "http"}}},
-                                    }
-                                ]
-                            },
-                        }
-                    ],
-                },
+                spec=ingress_builder.ingress_spec(
+                    args.ingress_policy, args.ingress.host, args.ingress.path, name, f"{name}-tls"
+                ),
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[headers, self.service])),
             )
 

@@ -56,3 +56,25 @@ def ingress_annotations(policy: IngressPolicy, headers_config_map: str) -> dict[
         f"{NGINX}/proxy-body-size": policy.body_size,
         f"{NGINX}/custom-headers": headers_config_map,
     }
+
+
+def ingress_spec(policy: IngressPolicy, host: str, path: str, service: str, tls_secret: str) -> dict:
+    """Return the spec of an HTTPS Ingress routing host+path to a Service's 'http' port."""
+    return {
+        "ingressClassName": policy.class_name,
+        "tls": [{"hosts": [host], "secretName": tls_secret}],
+        "rules": [
+            {
+                "host": host,
+                "http": {
+                    "paths": [
+                        {
+                            "path": path,
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": service, "port": {"name": "http"}}},
+                        }
+                    ]
+                },
+            }
+        ],
+    }

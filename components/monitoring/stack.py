@@ -212,6 +212,38 @@ class MonitoringStack(pulumi.ComponentResource):
     def _metadata(self, object_name: str, labels: dict[str, str], **extra: Any) -> dict[str, Any]:
         return {"name": object_name, "namespace": self._namespace, "labels": labels, **extra}
 
+    def _service_account(self, name: str, role: str, labels: dict[str, str]) -> None:
+        """A ServiceAccount whose token is never automounted (pods that need one mount it explicitly)."""
+        k8s.core.v1.ServiceAccount(
+            f"{name}-{role}-sa",
+            metadata=self._metadata(role, labels),
+            automount_service_account_token=False,
+            opts=self._child,
+        )
+
+    def _prometheus_network_policy(self, name: str, labels: dict[str, str]) -> None:
+        """Grafana and the other Prometheus replicas may query it; its egress is open on purpose:
+        Prometheus scrapes every namespace, the API server and the kubelets."""
+        self._network_policy(
+            name,
+            "prometheus",
+            labels,
+            {
+                "podSelector": {"matchLabels": selector_labels(labels)},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {"podSelector": {"matchLabels": {"app.kubernetes.io/name": peer}}}
+                            for peer in ("grafana", "prometheus")
+                        ],
+                        "ports": [{"protocol": "TCP", "port": PROMETHEUS_PORT}],
+                    }
+                ],
+                "egress": [{}],
+            },
+        )
+
     def _network_policy(self, name: str, role: str, labels: dict[str, str], spec: dict[str, Any]) -> None:
         k8s.networking.v1.NetworkPolicy(
             f"{name}-{role}-netpol", metadata=self._metadata(role, labels), spec=spec, opts=self._child
@@ -244,12 +276,7 @@ class MonitoringStack(pulumi.ComponentResource):
         spec = args.prometheus
         labels = _labels("prometheus", args.environment, spec.image)
         selector = selector_labels(labels)
-        k8s.core.v1.ServiceAccount(
-            f"{name}-prometheus-sa",
-            metadata=self._metadata("prometheus", labels),
-            automount_service_account_token=False,
-            opts=self._child,
-        )
+        self._service_account(name, "prometheus", labels)
         cluster_role_name = f"{self._namespace}-prometheus"
         k8s.rbac.v1.ClusterRole(
             f"{name}-prometheus-clusterrole",
@@ -342,28 +369,7 @@ class MonitoringStack(pulumi.ComponentResource):
                 self._child, pulumi.ResourceOptions(depends_on=[self.prometheus_config, self.prometheus_rules])
             ),
         )
-        self._network_policy(
-            name,
-            "prometheus",
-            labels,
-            {
-                "podSelector": {"matchLabels": selector},
-                "policyTypes": ["Ingress", "Egress"],
-                "ingress": [
-                    {
-                        "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "grafana"}}}],
-                        "ports": [{"protocol": "TCP", "port": PROMETHEUS_PORT}],
-                    },
-                    {
-                        "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}],
-                        "ports": [{"protocol": "TCP", "port": PROMETHEUS_PORT}],
-                    },
-                ],
-                # Prometheus scrapes every namespace, the API server and the kubelets: its egress is
-                # the one deliberately open policy of the platform.
-                "egress": [{}],
-            },
-        )
+        self._prometheus_network_policy(name, labels)
         self._disruption_budget(name, "prometheus", labels, spec.replicas)
 
     def _prometheus_operator_objects(self, name: str, args: MonitoringStackArgs, labels: dict[str, str]) -> None:
@@ -425,37 +431,14 @@ class MonitoringStack(pulumi.ComponentResource):
             ),
         )
         self._footprints["prometheus"] = pod_footprint({"containers": [{"resources": resources}]}, spec.replicas)
-        self._network_policy(
-            name,
-            "prometheus",
-            labels,
-            {
-                "podSelector": {"matchLabels": selector_labels(labels)},
-                "policyTypes": ["Ingress", "Egress"],
-                "ingress": [
-                    {
-                        "from": [
-                            {"podSelector": {"matchLabels": {"app.kubernetes.io/name": peer}}}
-                            for peer in ("grafana", "prometheus")
-                        ],
-                        "ports": [{"protocol": "TCP", "port": PROMETHEUS_PORT}],
-                    }
-                ],
-                "egress": [{}],
-            },
-        )
+        self._prometheus_network_policy(name, labels)
         self._disruption_budget(name, "prometheus", labels, spec.replicas)
 
     def _alertmanager(self, name: str, args: MonitoringStackArgs) -> None:
         spec = args.alertmanager
         labels = _labels("alertmanager", args.environment, spec.image)
         selector = selector_labels(labels)
-        k8s.core.v1.ServiceAccount(
-            f"{name}-alertmanager-sa",
-            metadata=self._metadata("alertmanager", labels),
-            automount_service_account_token=False,
-            opts=self._child,
-        )
+        self._service_account(name, "alertmanager", labels)
         with warnings.catch_warnings():
             # routing_warnings() were already logged through Pulumi in __init__.
             warnings.simplefilter("ignore", AlertRoutingWarning)
@@ -561,12 +544,7 @@ class MonitoringStack(pulumi.ComponentResource):
         spec = args.grafana
         labels = _labels("grafana", args.environment, spec.image)
         selector = selector_labels(labels)
-        k8s.core.v1.ServiceAccount(
-            f"{name}-grafana-sa",
-            metadata=self._metadata("grafana", labels),
-            automount_service_account_token=False,
-            opts=self._child,
-        )
+        self._service_account(name, "grafana", labels)
         password = random.RandomPassword(
             f"{name}-grafana-admin-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
         )
@@ -719,24 +697,9 @@ class MonitoringStack(pulumi.ComponentResource):
                         args.ingress_policy, f"{self._namespace}/grafana-security-headers"
                     ),
                 ),
-                spec={
-                    "ingressClassName": args.ingress_policy.class_name,
-                    "tls": [{"hosts": [spec.ingress.host], "secretName": "grafana-tls"}],
-                    "rules": [
-                        {
-                            "host": spec.ingress.host,
-                            "http": {
-                                "paths": [
-                                    {
-                                        "path": spec.ingress.path,
-                                        "pathType": "Prefix",
-                                        "backend": {"service": {"name": "grafana", "port": {"name": "http"}}},
-                                    }
-                                ]
-                            },
-                        }
-                    ],
-                },
+                spec=ingress_builder.ingress_spec(
+                    args.ingress_policy, spec.ingress.host, spec.ingress.path, "grafana", "grafana-tls"
+                ),
                 opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[headers])),
             )
             ingress_from.append(
