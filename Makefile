@@ -8,7 +8,7 @@ VENV := .venv
 CHECKOV_VENV := .venv-checkov
 STACK ?= local
 
-.PHONY: help venv checkov toolchain system-tools up preview test clean
+.PHONY: help venv checkov toolchain prometheus-tools up preview test clean
 
 help:
 	@echo "make up       - deploy the '$(STACK)' stack (default: local, rendered to ./rendered, no cluster)"
@@ -28,10 +28,10 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	touch $@
 
 toolchain:
-	tools/bootstrap-pulumi.sh
+	tools/bootstrap-pulumi.sh >/dev/null
 
-system-tools:
-	tools/ensure-system-tools.sh
+prometheus-tools:
+	tools/bootstrap-prometheus-tools.sh >/dev/null
 
 up: venv toolchain
 	tools/pulumi.sh up --stack $(STACK) --yes
@@ -40,7 +40,7 @@ up: venv toolchain
 preview: venv toolchain
 	tools/pulumi.sh preview --stack $(STACK)
 
-test: venv checkov system-tools toolchain
+test: venv checkov prometheus-tools toolchain
 	mkdir -p build
 	$(VENV)/bin/python -m pytest --junitxml=build/test-results.xml $(PYTEST_ARGS)
 	$(VENV)/bin/python tools/check_layers.py build/test-results.xml

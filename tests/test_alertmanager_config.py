@@ -4,7 +4,6 @@ ever written into the config, only into the Secret's files."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import warnings
 from pathlib import Path
@@ -24,14 +23,14 @@ from components.monitoring.alertmanager import (
 from components.monitoring.models import AlertChannels
 from components.monitoring.rules import to_yaml
 from conftest import FIGURES
-
-INSTALL_HINT = "apt-get install prometheus prometheus-alertmanager"
+from prometheus_tools import ALERTMANAGER_VERSION, tool
 
 SLACK_URL = "https://hooks.slack.com/services/T0000/B0000/slack-SECRET-0001"
 ROUTING_KEY = "R0UTINGKEYSECRET0000000000000001"
 SMTP_PASSWORD = "smtp-SECRET-0001"
+WEBHOOK_URL = "https://incidents.example.com/hooks/alertmanager/webhook-SECRET-path?token=webhook-SECRET-query"
 WEBHOOK_TOKEN = "webhook-SECRET-0001"
-SECRET_VALUES = (SLACK_URL, ROUTING_KEY, SMTP_PASSWORD, WEBHOOK_TOKEN)
+SECRET_VALUES = (SLACK_URL, ROUTING_KEY, SMTP_PASSWORD, WEBHOOK_URL, WEBHOOK_TOKEN)
 
 SLACK = {"webhookUrl": SLACK_URL, "channel": "#alerts"}
 PAGERDUTY = {"routingKey": ROUTING_KEY}
@@ -42,20 +41,14 @@ EMAIL = {
     "authUsername": "alertmanager",
     "authPassword": SMTP_PASSWORD,
 }
-WEBHOOK = {"url": "https://incidents.example.com/hooks/alertmanager", "bearerToken": WEBHOOK_TOKEN}
+WEBHOOK = {"url": WEBHOOK_URL, "bearerToken": WEBHOOK_TOKEN}
 
 CASES = {
     "no channels": {},
     "slack only": {"slack": SLACK},
+    "webhook only, no token": {"webhook": {"url": WEBHOOK_URL}},
     "every channel": {"slack": SLACK, "pagerduty": PAGERDUTY, "email": EMAIL, "webhook": WEBHOOK},
 }
-
-
-def require_tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"'{name}' is not installed; run: {INSTALL_HINT}", pytrace=False)
-    return path
 
 
 def build(channels: dict[str, Any], secrets_dir: str = SECRETS_DIR) -> dict[str, Any]:
@@ -75,7 +68,7 @@ def routes(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("case", CASES)
 def test_amtool_accepts_the_config_with_its_secret_files_beside_it(case, tmp_path):
-    amtool = require_tool("amtool")
+    amtool = tool("amtool")
     channels = AlertChannels.model_validate(CASES[case])
     secrets = tmp_path / "secrets"
     secrets.mkdir()
@@ -85,15 +78,20 @@ def test_amtool_accepts_the_config_with_its_secret_files_beside_it(case, tmp_pat
     path = tmp_path / "alertmanager.yml"
     text = to_yaml(config)
     path.write_text(text)
+    leaked = [value for value in SECRET_VALUES if value in text]
+    assert not leaked, f"'{case}': credentials written into the Alertmanager config: {leaked}"
     result = subprocess.run(
         [amtool, "check-config", path.name], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0 and "SUCCESS" in output, f"amtool rejected the '{case}' config:\n{output}\n{text}"
-    for referenced in (value for receiver in config["receivers"] for value in _file_fields(receiver)):
-        assert Path(referenced).is_file(), f"'{case}': the config reads {referenced}, which the Secret does not provide"
+    referenced = {Path(value) for value in _file_fields(config)}
+    for file in referenced:
+        assert file.parent == secrets and file.is_file(), f"'{case}': the config reads {file}, which the Secret lacks"
+    unused = sorted(file.name for file in secrets.iterdir() if file not in referenced)
+    assert not unused, f"'{case}': Secret files the config never reads: {unused}"
     found = " ".join(line.strip() for line in output.splitlines()[2:] if line.strip())
-    FIGURES[f"amtool check-config ({case})"] = f"SUCCESS, {found}"
+    FIGURES[f"amtool check-config ({case})"] = f"SUCCESS, {found} (amtool {ALERTMANAGER_VERSION})"
 
 
 def _file_fields(node: Any) -> list[str]:
@@ -114,7 +112,7 @@ ROUTED = {
 
 @pytest.mark.parametrize("case", ROUTED)
 def test_amtool_routes_each_severity_to_the_expected_receivers(case, tmp_path):
-    amtool = require_tool("amtool")
+    amtool = tool("amtool")
     channels = {**CASES, "pagerduty only": {"pagerduty": PAGERDUTY}}[case]
     path = tmp_path / "alertmanager.yml"
     path.write_text(to_yaml(build(channels, secrets_dir=str(tmp_path))))
@@ -130,7 +128,7 @@ def test_amtool_routes_each_severity_to_the_expected_receivers(case, tmp_path):
 @pytest.mark.parametrize("case", CASES)
 def test_no_secret_value_appears_in_the_config_text(case):
     text = to_yaml(build(CASES[case]))
-    leaked = [value for value in SECRET_VALUES if value in text]
+    leaked = [value for value in SECRET_VALUES if value in text] + (["SECRET"] if "SECRET" in text else [])
     assert not leaked, f"'{case}': credentials written into the Alertmanager config: {leaked}"
 
 
@@ -140,12 +138,14 @@ def test_every_credential_is_read_from_the_mounted_secret_directory():
     assert by_name["critical"]["pagerduty_configs"][0]["routing_key_file"] == f"{SECRETS_DIR}/pagerduty-routing-key"
     assert by_name["critical"]["slack_configs"][0]["api_url_file"] == f"{SECRETS_DIR}/slack-webhook-url"
     assert by_name["info"]["email_configs"][0]["auth_password_file"] == f"{SECRETS_DIR}/smtp-auth-password"
-    authorization = by_name["webhook"]["webhook_configs"][0]["http_config"]["authorization"]
+    (webhook,) = by_name["webhook"]["webhook_configs"]
+    assert webhook["url_file"] == f"{SECRETS_DIR}/webhook-url" and "url" not in webhook
+    authorization = webhook["http_config"]["authorization"]
     assert authorization == {"type": "Bearer", "credentials_file": f"{SECRETS_DIR}/webhook-bearer-token"}
     data = alertmanager_secret_data(AlertChannels.model_validate(CASES["every channel"]))
     assert set(data) == set(SECRET_KEYS.values())
     assert {key: value.get_secret_value() for key, value in data.items()} == dict(
-        zip(SECRET_KEYS.values(), (SLACK_URL, ROUTING_KEY, SMTP_PASSWORD, WEBHOOK_TOKEN))
+        zip(SECRET_KEYS.values(), (SLACK_URL, ROUTING_KEY, SMTP_PASSWORD, WEBHOOK_URL, WEBHOOK_TOKEN))
     )
     assert "SECRET" not in repr(data), "secret values must not print"
 
@@ -222,10 +222,12 @@ def test_email_only_takes_every_severity_and_says_so():
 
 
 def test_a_webhook_alone_receives_everything_at_the_root():
-    config = build({"webhook": {"url": "https://incidents.example.com/hook"}})
+    config = build(CASES["webhook only, no token"])
     assert config["route"]["receiver"] == "webhook" and "routes" not in config["route"]
     (webhook,) = receivers(config)["webhook"]["webhook_configs"]
-    assert webhook == {"url": "https://incidents.example.com/hook", "send_resolved": True}
+    assert webhook == {"url_file": f"{SECRETS_DIR}/webhook-url", "send_resolved": True}
+    data = alertmanager_secret_data(AlertChannels.model_validate(CASES["webhook only, no token"]))
+    assert {key: value.get_secret_value() for key, value in data.items()} == {"webhook-url": WEBHOOK_URL}
 
 
 @pytest.mark.parametrize(
@@ -238,9 +240,9 @@ def test_a_webhook_alone_receives_everything_at_the_root():
         ({"email": {**EMAIL, "from": "alertmanager"}}, "'alertmanager' is not an email address"),
         ({"email": {**EMAIL, "smarthost": "smtp.example.com"}}, "is not host:port"),
         ({"email": {**EMAIL, "authPassword": None}}, "'authUsername' is set without"),
-        ({"webhook": {"url": "https://user:pw@incidents.example.com/hook"}}, "must not carry credentials"),
-        ({"webhook": {"url": "https://incidents.example.com/hook?token=abc"}}, "must not carry credentials"),
-        ({"webhook": {"url": "http://incidents.example.com/hook"}}, "must start with https://"),
+        ({"webhook": {"url": "http://incidents.example.com/hook"}}, r"must be an https:// URL \(got http://\)"),
+        ({"webhook": {"url": "incidents.example.com/hook"}}, r"must be an https:// URL \(got no scheme\)"),
+        ({"webhook": {"bearerToken": "x"}}, "webhook.url\n  Field required"),
         ({"teams": {}}, "Extra inputs are not permitted"),
     ],
 )
@@ -249,10 +251,22 @@ def test_malformed_channels_are_rejected_with_a_clear_message(channels, message)
         AlertChannels.model_validate(channels)
 
 
-def test_a_rejected_slack_url_is_not_echoed_in_the_error():
+@pytest.mark.parametrize(
+    "channels",
+    [
+        {"slack": {"webhookUrl": "http://hooks.slack.com/SECRET-x", "channel": "#a"}},
+        {"webhook": {"url": "http://incidents.example.com/SECRET-x"}},
+    ],
+)
+def test_a_rejected_url_is_not_echoed_in_the_error(channels):
     with pytest.raises(ValueError) as error:
-        AlertChannels.model_validate({"slack": {"webhookUrl": "http://hooks.slack.com/SECRET-x", "channel": "#a"}})
+        AlertChannels.model_validate(channels)
     assert "SECRET-x" not in str(error.value)
+
+
+def test_the_webhook_url_never_prints():
+    channels = AlertChannels.model_validate(CASES["every channel"])
+    assert "SECRET" not in repr(channels) and "SECRET" not in str(channels.webhook)
 
 
 def test_the_rendered_config_is_yaml_of_the_config_data():

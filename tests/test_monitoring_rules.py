@@ -16,19 +16,12 @@ from components.monitoring.models import SloObjective
 from components.monitoring.rules import all_rules, render_rule_files, rule_files, slo
 from components.monitoring.rules.helpers import RUNBOOK_BASE_URL, alert
 from conftest import FIGURES
+from prometheus_tools import tool
 
 ROOT = Path(__file__).resolve().parent.parent
 RULE_TESTS = ROOT / "components" / "monitoring" / "rules" / "tests"
 RUNBOOKS = ROOT / "docs" / "runbooks.md"
 RECORD_NAME = re.compile(r"^[a-z_]+:[a-z0-9_]+:[a-z0-9_]+$")
-INSTALL_HINT = "apt-get install prometheus prometheus-alertmanager"
-
-
-def require_tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"'{name}' is not installed; run: {INSTALL_HINT}", pytrace=False)
-    return path
 
 
 def run(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -65,7 +58,7 @@ def recording_rules() -> list[dict]:
 
 
 def test_every_rule_file_passes_promtool_check_rules(rules_dir):
-    promtool = require_tool("promtool")
+    promtool = tool("promtool")
     files = sorted(rule_files(objectives_under_test()))
     result = run(promtool, "check", "rules", *files, cwd=rules_dir)
     output = result.stdout + result.stderr
@@ -76,7 +69,7 @@ def test_every_rule_file_passes_promtool_check_rules(rules_dir):
 
 
 def test_every_alert_passes_its_promtool_unit_tests(rules_dir):
-    promtool = require_tool("promtool")
+    promtool = tool("promtool")
     names = [path.name for path in unit_test_files()]
     result = run(promtool, "test", "rules", *names, cwd=rules_dir)
     output = result.stdout + result.stderr

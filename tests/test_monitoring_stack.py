@@ -262,3 +262,57 @@ def test_operator_mode_objects_validate_against_the_prometheus_operator_crds(ope
     broken = json.loads(json.dumps(objects[0]))
     broken["spec"]["grups"] = broken["spec"].pop("groups", broken["spec"].pop("endpoints", []))
     assert crd_errors(crd_validators, broken), "a misspelled field passed the prometheus-operator CRD"
+
+
+# -- the real tools on what each stack deploys --------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_amtool_accepts_the_alertmanager_config_each_stack_deploys(program_resources, stack, tmp_path):
+    import subprocess
+
+    from components.monitoring.alertmanager import SECRETS_DIR
+    from prometheus_tools import tool
+
+    resources = _in_monitoring(program_resources[stack], "ConfigMap")
+    secret = _in_monitoring(program_resources[stack], "Secret")["alertmanager-credentials"].manifest
+    secrets_dir = tmp_path / "secrets"
+    secrets_dir.mkdir()
+    for key, value in secret["stringData"].items():
+        (secrets_dir / key).write_text(value)
+    config = resources["alertmanager-config"].manifest["data"]["alertmanager.yml"].replace(SECRETS_DIR, str(secrets_dir))
+    referenced = set(re.findall(rf"{re.escape(str(secrets_dir))}/([a-z0-9-]+)", config))
+    assert referenced and referenced <= {path.name for path in secrets_dir.iterdir()}, "a credential file is missing"
+    (tmp_path / "alertmanager.yml").write_text(config)
+    result = subprocess.run([tool("amtool"), "check-config", str(tmp_path / "alertmanager.yml")], capture_output=True, text=True)
+    assert result.returncode == 0 and "SUCCESS" in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_promtool_accepts_the_prometheus_config_and_rules_each_stack_deploys(program_resources, stack, tmp_path):
+    import subprocess
+
+    from components.monitoring.prometheus_config import RULES_DIR, SERVICE_ACCOUNT_DIR
+    from prometheus_tools import tool
+
+    config_maps = _in_monitoring(program_resources[stack], "ConfigMap")
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    for name, text in config_maps["prometheus-rules"].manifest["data"].items():
+        (rules_dir / name).write_text(text)
+    # promtool checks that the token and CA files the kubelet and API server jobs read exist.
+    account_dir = tmp_path / "serviceaccount"
+    account_dir.mkdir()
+    (account_dir / "token").write_text("test-token")
+    (account_dir / "ca.crt").write_text("")
+    config = (
+        config_maps["prometheus-config"].manifest["data"]["prometheus.yml"]
+        .replace(RULES_DIR, str(rules_dir))
+        .replace(SERVICE_ACCOUNT_DIR, str(account_dir))
+    )
+    (tmp_path / "prometheus.yml").write_text(config)
+    result = subprocess.run(
+        [tool("promtool"), "check", "config", str(tmp_path / "prometheus.yml")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(list(rules_dir.iterdir()))} rule files found" in result.stdout + result.stderr

@@ -1,13 +1,14 @@
-"""Prometheus configuration: promtool accepts it with its rule files, the Kubernetes discovery is
-well-formed and matches what HardenedApp puts on its pods, and a real prometheus server loads and
-evaluates every rule without an error."""
+"""Prometheus configuration: promtool accepts it as generated (Kubernetes discovery included) with
+its rule files, the Kubernetes discovery is well-formed and matches what HardenedApp puts on its
+pods, and a real prometheus server loads and evaluates every rule without an error.
+
+promtool and prometheus are the upstream 3.5.0 builds of tools/bootstrap-prometheus-tools.sh, the
+version the stack deploys, with Kubernetes service discovery compiled in (Debian's are not)."""
 
 from __future__ import annotations
 
-import copy
 import json
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -32,10 +33,11 @@ from components.monitoring.prometheus_config import (
 )
 from components.monitoring.rules import render_rule_files, rule_files, to_yaml
 from components.monitoring.rules.helpers import SELECTORS
+from components.monitoring.stack import AlertmanagerSpec, PrometheusSpec
 from conftest import FIGURES
+from prometheus_tools import ALERTMANAGER_VERSION, PROMETHEUS_VERSION, tool
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTALL_HINT = "apt-get install prometheus prometheus-alertmanager"
 LIVE_TIMEOUT_SECONDS = 60
 APPS = ScrapedApp.from_intervals("keelson-production", {"api": "5s", "worker": "10s"})
 
@@ -56,13 +58,6 @@ META_PREFIXES = {
 Ref: https://prometheus.io/docs/prometheus/latest/configuration/configuration/#kubernetes_sd_config"""
 
 
-def require_tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"'{name}' is not installed; run: {INSTALL_HINT}", pytrace=False)
-    return path
-
-
 def objectives() -> list[SloObjective]:
     path = ROOT / "components" / "monitoring" / "rules" / "tests" / "slo_objectives.yaml"
     return [SloObjective.model_validate(item) for item in yaml.safe_load(path.read_text())]
@@ -74,26 +69,6 @@ def write_rules(directory: Path) -> Path:
     for name, text in render_rule_files(objectives()).items():
         (rules / name).write_text(text)
     return rules
-
-
-def promtool_knows_kubernetes_sd(promtool: str, directory: Path) -> bool:
-    """Debian's prometheus packages are built without Kubernetes discovery (client-go is not
-    packaged); an upstream build has it."""
-    probe = directory / "probe.yml"
-    probe.write_text(to_yaml({"scrape_configs": [{"job_name": "probe", "kubernetes_sd_configs": [{"role": "pod"}]}]}))
-    result = subprocess.run([promtool, "check", "config", str(probe)], capture_output=True, text=True, check=False)
-    return result.returncode == 0
-
-
-def with_file_sd_stand_ins(config: dict[str, Any], targets: Path) -> dict[str, Any]:
-    """The same config with each kubernetes_sd_configs block swapped for a file_sd_configs one, so a
-    promtool without Kubernetes discovery still checks everything else (relabelings, TLS, rules)."""
-    stand_in = copy.deepcopy(config)
-    blocks = stand_in["scrape_configs"] + stand_in.get("alerting", {}).get("alertmanagers", [])
-    for block in blocks:
-        if block.pop("kubernetes_sd_configs", None) is not None:
-            block["file_sd_configs"] = [{"files": [str(targets)]}]
-    return stand_in
 
 
 def kubernetes_sd_problems(config: dict[str, Any]) -> list[str]:
@@ -147,29 +122,55 @@ def service_account_dir(tmp_path) -> Path:
     return directory
 
 
-def test_promtool_check_config_accepts_the_config_next_to_its_rule_files(tmp_path, service_account_dir):
-    promtool = require_tool("promtool")
+def promtool_check_config(directory: Path, config: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    path = directory / "prometheus.yml"
+    path.write_text(to_yaml(config))
+    return subprocess.run(
+        [tool("promtool"), "check", "config", path.name],
+        cwd=directory, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_the_upstream_tools_are_the_versions_the_stack_deploys():
+    assert PrometheusSpec().image.endswith(f":v{PROMETHEUS_VERSION}"), "bump tools/bootstrap-prometheus-tools.sh"
+    assert AlertmanagerSpec().image.endswith(f":v{ALERTMANAGER_VERSION}"), "bump tools/bootstrap-prometheus-tools.sh"
+    for name, version in (("promtool", PROMETHEUS_VERSION), ("prometheus", PROMETHEUS_VERSION)):
+        result = subprocess.run([tool(name), "--version"], capture_output=True, text=True, timeout=30, check=False)
+        assert f"version {version} " in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_promtool_check_config_accepts_the_config_as_generated_next_to_its_rule_files(tmp_path, service_account_dir):
     rules = write_rules(tmp_path)
     config = prometheus_config(APPS, rules_dir=str(rules), service_account_dir=str(service_account_dir))
     assert not kubernetes_sd_problems(config), "\n".join(kubernetes_sd_problems(config))
-    full_check = promtool_knows_kubernetes_sd(promtool, tmp_path)
-    if full_check:
-        checked = config
-    else:
-        targets = tmp_path / "targets.json"
-        targets.write_text("[]")
-        checked = with_file_sd_stand_ins(config, targets)
-    path = tmp_path / "prometheus.yml"
-    path.write_text(to_yaml(checked))
-    result = subprocess.run(
-        [promtool, "check", "config", path.name], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
-    )
+    assert "kubernetes_sd_configs" in json.dumps(config) and "file_sd_configs" not in json.dumps(config)
+    result = promtool_check_config(tmp_path, config)
     output = result.stdout + result.stderr
     assert result.returncode == 0 and "FAILED" not in output, f"promtool check config failed:\n{output}"
     assert f"SUCCESS: {len(rule_files(objectives()))} rule files found" in output, output
     summary = "; ".join(line.strip() for line in output.splitlines() if "SUCCESS" in line and "rules found" not in line)
-    how = "as generated" if full_check else "kubernetes_sd swapped for file_sd: this promtool has no Kubernetes SD"
-    FIGURES["promtool check config"] = f"{summary} ({len(config['scrape_configs'])} scrape jobs; {how})"
+    sd_jobs = sum("kubernetes_sd_configs" in job for job in config["scrape_configs"])
+    FIGURES["promtool check config"] = (
+        f"{summary} ({len(config['scrape_configs'])} scrape jobs, {sd_jobs} with kubernetes_sd_configs, as generated; "
+        f"promtool {PROMETHEUS_VERSION})"
+    )
+
+
+@pytest.mark.parametrize(
+    "sd, message",
+    [
+        ({"role": "pods"}, "unknown Kubernetes SD role"),
+        ({"role": "pod", "selectors": [{"role": "node", "label": "a=b"}]}, "pod role supports only pod selectors"),
+        ({"role": "pod", "namespace": {"names": ["x"]}}, "field namespace not found"),
+    ],
+)
+def test_promtool_really_validates_kubernetes_discovery(tmp_path, sd, message):
+    """Guards against a promtool without Kubernetes discovery: it would reject every block alike."""
+    config = {"scrape_configs": [{"job_name": "probe", "kubernetes_sd_configs": [sd]}]}
+    result = promtool_check_config(tmp_path, config)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and message in output, output
+    assert "field kubernetes_sd_configs not found" not in output, output
 
 
 def test_the_config_has_the_cluster_component_and_per_app_jobs():
@@ -274,7 +275,7 @@ def get_json(url: str) -> dict[str, Any] | None:
 @pytest.fixture
 def live_prometheus(tmp_path) -> Iterator[tuple[str, Path]]:
     """A real prometheus on 127.0.0.1:<free port> with the self-only config and the real rule files."""
-    binary = require_tool("prometheus")
+    binary = tool("prometheus")
     port = free_port()
     rules = write_rules(tmp_path)
     config = tmp_path / "prometheus.yml"

@@ -11,10 +11,10 @@ next sensible channel (critical: email; warning: email; info: Slack) and never t
 missing Slack does not turn warnings into pages.
 
 Credentials are read by Alertmanager from files ('api_url_file', 'routing_key_file',
-'auth_password_file', and the webhook's 'http_config.authorization.credentials_file'), so the
-config can live in a ConfigMap and only alertmanager_secret_data() goes into a Secret.
-Alertmanager 0.25 (Debian bookworm's amtool) accepts all of these; it has no webhook 'url_file'
-(added in 0.26), which is why the webhook URL is not a secret and its token is a bearer token.
+'auth_password_file', the webhook's 'url_file' and 'http_config.authorization.credentials_file'),
+so the config can live in a ConfigMap and only alertmanager_secret_data() goes into a Secret.
+The webhook 'url_file' needs Alertmanager >= 0.26; the stack deploys 0.28.1 and the tests check
+the config with amtool 0.28.1 (tools/bootstrap-prometheus-tools.sh).
 Ref: https://prometheus.io/docs/alerting/latest/configuration/
 """
 
@@ -34,9 +34,10 @@ SECRET_KEYS = {
     "slack": "slack-webhook-url",
     "pagerduty": "pagerduty-routing-key",
     "email": "smtp-auth-password",
-    "webhook": "webhook-bearer-token",
+    "webhook": "webhook-url",
+    "webhook_bearer_token": "webhook-bearer-token",
 }
-"""File name (Secret key) of each channel's credential."""
+"""File name (Secret key) of each credential: one per channel, plus the webhook's optional token."""
 
 GROUP_BY = ["alertname", "namespace"]
 GROUP_WAIT = "30s"
@@ -99,8 +100,8 @@ def routing_warnings(channels: AlertChannels) -> list[str]:
     return messages
 
 
-def _secret_file(secrets_dir: str, channel: str) -> str:
-    return f"{secrets_dir}/{SECRET_KEYS[channel]}"
+def _secret_file(secrets_dir: str, credential: str) -> str:
+    return f"{secrets_dir}/{SECRET_KEYS[credential]}"
 
 
 def _channel_config(channels: AlertChannels, channel: str, secrets_dir: str) -> tuple[str, dict[str, Any]]:
@@ -136,10 +137,10 @@ def _channel_config(channels: AlertChannels, channel: str, secrets_dir: str) -> 
         return "email_configs", entry
     webhook = channels.webhook
     assert webhook is not None
-    entry = {"url": webhook.url, "send_resolved": True}
+    entry = {"url_file": _secret_file(secrets_dir, "webhook"), "send_resolved": True}
     if webhook.bearer_token is not None:
         entry["http_config"] = {
-            "authorization": {"type": "Bearer", "credentials_file": _secret_file(secrets_dir, "webhook")}
+            "authorization": {"type": "Bearer", "credentials_file": _secret_file(secrets_dir, "webhook_bearer_token")}
         }
     return "webhook_configs", entry
 
@@ -233,6 +234,8 @@ def alertmanager_secret_data(channels: AlertChannels) -> dict[str, SecretStr]:
         data[SECRET_KEYS["pagerduty"]] = channels.pagerduty.routing_key
     if channels.email is not None and channels.email.auth_password is not None:
         data[SECRET_KEYS["email"]] = channels.email.auth_password
-    if channels.webhook is not None and channels.webhook.bearer_token is not None:
-        data[SECRET_KEYS["webhook"]] = channels.webhook.bearer_token
+    if channels.webhook is not None:
+        data[SECRET_KEYS["webhook"]] = channels.webhook.url
+        if channels.webhook.bearer_token is not None:
+            data[SECRET_KEYS["webhook_bearer_token"]] = channels.webhook.bearer_token
     return data

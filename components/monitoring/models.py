@@ -227,31 +227,16 @@ class EmailChannel(KeelsonModel):
 class WebhookChannel(KeelsonModel):
     """A generic webhook receiving every alert (an incident tracker, a chat-ops bot).
 
-    The URL is an endpoint, not a credential: Alertmanager 0.25 (Debian bookworm) has no 'url_file',
-    so the URL is written into the config; the credential goes in 'bearer_token', which is mounted
-    from the Secret. URLs with user info or a query string are rejected because they usually embed
-    a token.
+    The URL is a credential: such endpoints usually embed a token in their path or query string, so
+    it is a secret that Alertmanager reads from the mounted Secret ('url_file', Alertmanager >=
+    0.26), like Slack's. An optional 'bearer_token' is sent as an 'Authorization: Bearer' header,
+    also read from the Secret ('http_config.authorization.credentials_file').
     """
 
     model_config = _HIDE_INPUT
 
-    url: str
+    url: HttpsSecretUrl
     bearer_token: SecretStr | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _plain_https(cls, text: str) -> str:
-        if not text.startswith("https://"):
-            scheme = text.split("://", 1)[0] + "://" if "://" in text else "no scheme"
-            raise ValueError(f"'url' must start with https:// (got {scheme})")
-        rest = text[len("https://") :]
-        authority = rest.split("/", 1)[0]
-        if "@" in authority or "?" in rest or not authority:
-            raise ValueError(
-                "'url' must not carry credentials (user info or a query string) because it is written into "
-                "the Alertmanager config; put the token in 'bearerToken'"
-            )
-        return text
 
 
 class AlertChannels(KeelsonModel):
