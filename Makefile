@@ -8,7 +8,7 @@ VENV := .venv
 CHECKOV_VENV := .venv-checkov
 STACK ?= local
 
-.PHONY: help venv checkov toolchain prometheus-tools up preview test clean
+.PHONY: help venv checkov toolchain prometheus-tools loki system-tools up preview test clean
 
 help:
 	@echo "make up       - deploy the '$(STACK)' stack (default: local, rendered to ./rendered, no cluster)"
@@ -33,6 +33,12 @@ toolchain:
 prometheus-tools:
 	tools/bootstrap-prometheus-tools.sh >/dev/null
 
+loki:
+	tools/bootstrap-loki.sh >/dev/null
+
+system-tools:
+	tools/ensure-system-tools.sh
+
 up: venv toolchain
 	tools/pulumi.sh up --stack $(STACK) --yes
 	@if [[ "$(STACK)" == local ]]; then echo "Rendered manifests: $(CURDIR)/rendered (git-ignored: it holds Secrets)"; fi
@@ -40,7 +46,7 @@ up: venv toolchain
 preview: venv toolchain
 	tools/pulumi.sh preview --stack $(STACK)
 
-test: venv checkov prometheus-tools toolchain
+test: venv checkov system-tools prometheus-tools loki toolchain
 	mkdir -p build
 	$(VENV)/bin/python -m pytest --junitxml=build/test-results.xml $(PYTEST_ARGS)
 	$(VENV)/bin/python tools/check_layers.py build/test-results.xml

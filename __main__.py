@@ -2,8 +2,8 @@
 
 Reads the stack's settings (the only place config is read), then composes the components:
 a governed namespace for the apps, one HardenedApp per entry of `keelson:apps`, and the
-MonitoringStack that scrapes them and routes their alerts, and the CertIssuer whose ClusterIssuer
-signs every Ingress certificate.
+MonitoringStack that scrapes them and routes their alerts, the LoggingStack that collects and keeps
+their logs, and the CertIssuer whose ClusterIssuer signs every Ingress certificate.
 """
 
 import pulumi
@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.footprint import total
 
-from components import CertIssuer, GovernedNamespace, GovernedNamespaceArgs, HardenedApp, MonitoringStack
+from components import CertIssuer, GovernedNamespace, GovernedNamespaceArgs, HardenedApp, LoggingStack, MonitoringStack
 from settings import SettingsError, load_settings
 
 try:
@@ -33,6 +33,7 @@ apps_namespace = GovernedNamespace(
     opts=on_cluster,
 )
 monitoring = MonitoringStack("monitoring", settings.monitoring_args(), opts=on_cluster)
+logging = LoggingStack("logging", settings.logging_args(), opts=on_cluster)
 # The issuers come first so every Ingress finds its ClusterIssuer; the HTTP-01 solver policies
 # go into the apps' and monitoring namespaces, so those exist before.
 cert_issuer = CertIssuer(
@@ -52,7 +53,10 @@ apps = {
 }
 
 pulumi.export("environment", settings.environment)
-pulumi.export("namespaces", {"apps": apps_namespace.name, "monitoring": monitoring.namespace})
+pulumi.export(
+    "namespaces", {"apps": apps_namespace.name, "monitoring": monitoring.namespace, "logging": logging.namespace}
+)
+pulumi.export("lokiUrl", logging.loki_url)
 pulumi.export("appUrls", {name: app.url for name, app in apps.items() if app.url is not None})
 pulumi.export("appInternalUrls", {name: app.internal_url for name, app in apps.items()})
 pulumi.export("clusterIssuer", cert_issuer.issuer_name)
@@ -60,7 +64,11 @@ pulumi.export("grafanaUrl", monitoring.grafana_url)
 pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
 pulumi.export("prometheusUrl", monitoring.prometheus_url)
 pulumi.export("alertmanagerUrl", monitoring.alertmanager_url)
-footprints = {"apps": total([app.footprint for app in apps.values()]), "monitoring": monitoring.footprint}
+footprints = {
+    "apps": total([app.footprint for app in apps.values()]),
+    "monitoring": monitoring.footprint,
+    "logging": logging.footprint,
+}
 pulumi.export(
     "footprint",
     {

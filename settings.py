@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 
 from components.cert_issuer import CertIssuerArgs
 from components.hardened_app import HardenedAppArgs, LogLevel
+from components.logging.stack import LoggingStackArgs
 from components.models import DnsLabel, IngressPolicy, KeelsonModel, NamespaceSpec, NetworkPeers
 from components.monitoring import AlertChannels, ScrapedApp
 from components.monitoring.stack import MonitoringStackArgs
@@ -39,6 +40,7 @@ STACK_WIDE_MONITORING_FIELDS = {
     "app_metrics": "keelson:apps",
     "ingress_policy": "keelson:ingress",
     "network": "keelson:network",
+    "log_alerts_namespace": "keelson:logging.namespace.name",
 }
 """MonitoringStack fields the program derives from other keys."""
 
@@ -49,6 +51,13 @@ STACK_WIDE_TLS_FIELDS = {
     "solver_namespaces": "keelson:namespace.name and keelson:monitoring.namespace.name",
 }
 """CertIssuer fields the program derives from other keys."""
+
+STACK_WIDE_LOGGING_FIELDS = {
+    "environment": "keelson:environment",
+    "monitoring_namespace": "keelson:monitoring.namespace.name",
+    "network": "keelson:network",
+}
+"""LoggingStack fields the program derives from other keys."""
 
 
 class KubernetesSettings(KeelsonModel):
@@ -87,6 +96,8 @@ class StackSettings(KeelsonModel):
     """Where alerts go: slack, pagerduty, email, webhook; credentials must be `secure:` values."""
     tls: CertIssuerArgs = CertIssuerArgs()
     """cert-manager issuers and certificates; 'mode' picks the issuer every Ingress of the stack uses."""
+    logging: LoggingStackArgs = LoggingStackArgs()
+    """Fluent Bit, Loki (retention enforced) and the log alerts (see LoggingStackArgs)."""
 
     @model_validator(mode="after")
     def _stack_rules(self) -> StackSettings:
@@ -112,6 +123,19 @@ class StackSettings(KeelsonModel):
             problems.append(
                 f"keelson:monitoring.{MonitoringStackArgs.model_fields[field].alias} is derived from "
                 f"'{STACK_WIDE_MONITORING_FIELDS[field]}'; remove it from keelson:monitoring"
+            )
+        for field in sorted(self.logging.model_fields_set & STACK_WIDE_LOGGING_FIELDS.keys()):
+            problems.append(
+                f"keelson:logging.{LoggingStackArgs.model_fields[field].alias} is derived from "
+                f"{STACK_WIDE_LOGGING_FIELDS[field]}; remove it from keelson:logging"
+            )
+        if "loki_url" in self.monitoring.grafana.model_fields_set:
+            problems.append(
+                "keelson:monitoring.grafana.lokiUrl is derived from keelson:logging.namespace.name; remove it"
+            )
+        if "alertmanager_url" in self.logging.alerts.model_fields_set:
+            problems.append(
+                "keelson:logging.alerts.alertmanagerUrl is derived from keelson:monitoring.namespace.name; remove it"
             )
         for field in sorted(self.tls.model_fields_set & STACK_WIDE_TLS_FIELDS.keys()):
             problems.append(
@@ -195,6 +219,20 @@ class StackSettings(KeelsonModel):
             }
         )
 
+    def logging_args(self) -> LoggingStackArgs:
+        """Return the LoggingStack Args with the fields derived from the rest of the stack."""
+        monitoring = self.monitoring.namespace.name
+        return self.logging.model_copy(
+            update={
+                "environment": self.environment,
+                "monitoring_namespace": monitoring,
+                "network": self.network,
+                "alerts": self.logging.alerts.model_copy(
+                    update={"alertmanager_url": f"http://alertmanager.{monitoring}.svc.cluster.local:9093"}
+                ),
+            }
+        )
+
     def tls_args(self) -> CertIssuerArgs:
         """Return the CertIssuer Args with the fields derived from the rest of the stack."""
         return self.tls.model_copy(
@@ -218,6 +256,10 @@ class StackSettings(KeelsonModel):
                     for name, app in self.apps.items()
                 ],
                 "app_metrics": {name: (app.metrics_port_name, app.metrics_path) for name, app in self.apps.items()},
+                "log_alerts_namespace": self.logging.namespace.name,
+                "grafana": self.monitoring.grafana.model_copy(
+                    update={"loki_url": f"http://loki.{self.logging.namespace.name}.svc.cluster.local:3100"}
+                ),
                 "ingress_policy": self.ingress_policy,
                 "network": self.network,
             }

@@ -22,6 +22,7 @@ from .models import (
     ResourceQuotaSpec,
     ResourceRequirements,
 )
+from .logging.stack import LoggingStack, LoggingStackArgs
 from .monitoring.stack import MonitoringStack, MonitoringStackArgs
 from .namespace import GovernedNamespace, GovernedNamespaceArgs
 
@@ -44,6 +45,8 @@ __all__ = [
     "IngressPolicy",
     "IngressSpec",
     "LimitRangeSpec",
+    "LoggingStack",
+    "LoggingStackArgs",
     "MonitoringStack",
     "MonitoringStackArgs",
     "NamespaceSpec",

@@ -43,18 +43,22 @@ def test_every_monitoring_workload_is_hardened_and_has_its_network_policy(progra
     assert {"default-deny-all", "allow-dns-egress"} <= set(policies)
 
 
-def test_only_prometheus_gets_an_api_token_and_its_cluster_role_only_reads(program_resources):
+def test_only_the_api_readers_get_a_token_and_every_cluster_role_only_reads(program_resources):
     registered = program_resources["production"]
-    tokened = [
+    tokened = sorted(
         resource.label
-        for kind in ("StatefulSet", "Deployment")
+        for kind in ("StatefulSet", "Deployment", "DaemonSet")
         for resource in harness.of_kind(registered, kind)
         if any(volume["name"] == "kube-api-access" for volume in resource.manifest["spec"]["template"]["spec"]["volumes"])
+    )
+    # Prometheus discovers targets; Fluent Bit reads pod metadata. Nothing else calls the API.
+    assert tokened == [
+        "DaemonSet logging/fluent-bit (logging-fluent-bit)",
+        "StatefulSet monitoring/prometheus (monitoring-prometheus)",
     ]
-    assert tokened == ["StatefulSet monitoring/prometheus (monitoring-prometheus)"]
-    (role,) = harness.of_kind(registered, "ClusterRole")
-    verbs = {verb for rule in role.manifest["rules"] for verb in rule["verbs"]}
-    assert verbs <= {"get", "list", "watch"}, f"{role.label} can write: {verbs}"
+    for role in harness.of_kind(registered, "ClusterRole"):
+        verbs = {verb for rule in role.manifest["rules"] for verb in rule["verbs"]}
+        assert verbs <= {"get", "list", "watch"}, f"{role.label} can write: {verbs}"
 
 
 def test_production_runs_two_prometheus_and_three_clustered_alertmanagers_with_pdbs(program_resources):

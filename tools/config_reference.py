@@ -17,7 +17,13 @@ from pydantic_core import PydanticUndefined
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from settings import STACK_WIDE_APP_FIELDS, STACK_WIDE_MONITORING_FIELDS, STACK_WIDE_TLS_FIELDS, StackSettings  # noqa: E402
+from settings import (  # noqa: E402
+    STACK_WIDE_APP_FIELDS,
+    STACK_WIDE_LOGGING_FIELDS,
+    STACK_WIDE_MONITORING_FIELDS,
+    STACK_WIDE_TLS_FIELDS,
+    StackSettings,
+)
 
 START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
@@ -82,6 +88,12 @@ def rows(model: type[BaseModel], prefix: str, defaults=None) -> list[str]:
         skip = set(STACK_WIDE_MONITORING_FIELDS)
     elif prefix == "keelson:tls.":
         skip = set(STACK_WIDE_TLS_FIELDS)
+    elif prefix == "keelson:logging.":
+        skip = set(STACK_WIDE_LOGGING_FIELDS)
+    elif prefix == "keelson:logging.alerts.":
+        skip = {"alertmanager_url"}
+    elif prefix == "keelson:monitoring.grafana.":
+        skip = {"loki_url"}
     elif prefix == "keelson:ingress.":
         skip = {"cluster_issuer"}
     for name, field in model.model_fields.items():

@@ -136,6 +136,8 @@ class MonitoringStackArgs(KeelsonModel):
     """Where prometheus-operator runs: emit a Prometheus resource, PrometheusRules and ServiceMonitors
     (from the same rule data) instead of a Prometheus StatefulSet with a raw config. Default: false,
     because the plain StatefulSet needs nothing installed in the cluster."""
+    log_alerts_namespace: DnsLabel | None = None
+    """Namespace of the Loki ruler whose log alerts Alertmanager accepts; None admits none."""
     app_metrics: dict[DnsLabel, tuple[str, str]] = Field(default={})
     """{app: (Service port name, metrics path)} for the operator-mode ServiceMonitors; default
     ('http', '/metrics')."""
@@ -514,13 +516,20 @@ class MonitoringStack(pulumi.ComponentResource):
         egress_ports = [{"protocol": "TCP", "port": 443}]
         if args.channels.email is not None:
             egress_ports.append({"protocol": "TCP", "port": int(args.channels.email.smarthost.rsplit(":", 1)[1])})
+        senders: list[dict[str, Any]] = [
+            {"podSelector": {"matchLabels": {"app.kubernetes.io/name": peer}}} for peer in ("prometheus", "grafana")
+        ]
+        if args.log_alerts_namespace:
+            senders.append(
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {network_policies.NAMESPACE_NAME_LABEL: args.log_alerts_namespace}
+                    },
+                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "loki"}},
+                }
+            )
         ingress_rules: list[dict[str, Any]] = [
-            {
-                "from": [
-                    {"podSelector": {"matchLabels": {"app.kubernetes.io/name": peer}}} for peer in ("prometheus", "grafana")
-                ],
-                "ports": [{"protocol": "TCP", "port": ALERTMANAGER_PORT}],
-            }
+            {"from": senders, "ports": [{"protocol": "TCP", "port": ALERTMANAGER_PORT}]}
         ]
         egress_rules: list[dict[str, Any]] = [{"ports": egress_ports}]
         if spec.replicas > 1:

@@ -1,0 +1,35 @@
+"""Centralized logging as data: the Fluent Bit pipeline, the Loki configuration and log-based alerts.
+
+Pure builders return plain dicts (no Pulumi resources); the LoggingStack component turns them into
+ConfigMaps and workloads:
+
+    from components.logging import (
+        LoggingStack, LoggingStackArgs, FluentBitSpec, LokiSpec, LokiLimits, LogAlerts, ElasticsearchOutput,
+        fluent_bit_config, loki_config, loki_rule_groups,
+    )
+"""
+
+from .fluent_bit import fluent_bit_config, render_fluent_bit_files
+from .loki_config import LOKI_VERSION, loki_args, loki_config
+from .models import ElasticsearchOutput, FluentBitSpec, LogAlerts, LokiLimits, LokiSpec
+from .rules import loki_rule_groups, render_loki_rules
+from .stack import LOGGING_POD_SECURITY, LoggingNamespaceSpec, LoggingStack, LoggingStackArgs
+
+__all__ = [
+    "LOGGING_POD_SECURITY",
+    "LOKI_VERSION",
+    "ElasticsearchOutput",
+    "FluentBitSpec",
+    "LogAlerts",
+    "LoggingNamespaceSpec",
+    "LoggingStack",
+    "LoggingStackArgs",
+    "LokiLimits",
+    "LokiSpec",
+    "fluent_bit_config",
+    "loki_args",
+    "loki_config",
+    "loki_rule_groups",
+    "render_fluent_bit_files",
+    "render_loki_rules",
+]

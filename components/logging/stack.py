@@ -1,0 +1,467 @@
+"""LoggingStack: a Fluent Bit DaemonSet shipping every container's logs to Loki, in a governed namespace.
+
+Everything it runs on is built from data in this package: the collector pipeline (fluent_bit.py and
+normalize.lua), the Loki configuration (loki_config.py) and the log-based alerts (rules.py). Loki
+is hardened like a HardenedApp (builders/workload.py); the collector is hardened as far as reading
+the node's log files allows (see FluentBitSpec). Each workload has its own NetworkPolicy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+from pydantic import model_validator
+
+from ..builders import network_policies
+from ..builders.labels import image_version, selector_labels, standard_labels
+from ..builders.workload import hardened_container, hardened_pod_spec
+from ..footprint import pod_footprint
+from ..models import DnsLabel, KeelsonModel, NamespaceSpec, NetworkPeers, PodSecurityLabels
+from ..namespace import GovernedNamespace, GovernedNamespaceArgs
+from . import fluent_bit
+from .loki_config import CONFIG_PATH, DATA_DIR, HTTP_PORT, RULES_DIR, TENANT, loki_args, loki_config
+from .models import (
+    ElasticsearchOutput,
+    FluentBitSpec,
+    LogAlerts,
+    LokiSpec,
+    cluster_service_namespace,
+    mem_buf_bytes,
+    memory_bytes,
+    url_parts,
+)
+from .rules import render_loki_rules
+
+LOGGING_POD_SECURITY = PodSecurityLabels(enforce="privileged", warn="baseline", audit="baseline")
+"""Pod Security of the logging namespace. 'privileged' is the only level that admits hostPath
+volumes, which the collector needs for /var/log and its position database ('baseline' and
+'restricted' forbid every hostPath). warn and audit stay at 'baseline', so anything beyond those
+known hostPaths (host namespaces, privileged containers, added capabilities) is reported."""
+
+
+class LoggingNamespaceSpec(NamespaceSpec):
+    """The logging namespace: a NamespaceSpec whose Pod Security defaults to LOGGING_POD_SECURITY,
+    so a stack that only renames the namespace or changes its quota keeps a level that admits the
+    collector."""
+
+    pod_security: PodSecurityLabels = LOGGING_POD_SECURITY
+
+
+_ROOT = {"runAsNonRoot": False, "runAsUser": 0, "runAsGroup": 0}
+"""What the collector changes in the hardened security contexts; every other field is kept."""
+
+
+class LoggingStackArgs(KeelsonModel):
+    """Arguments of LoggingStack.
+
+    Secure by default, with one documented exception: Loki runs like a HardenedApp (UID 10001,
+    read-only root filesystem, no capabilities, no API token), and the Fluent Bit collector runs as
+    UID 0 with every capability dropped, no privilege escalation, a read-only root filesystem and
+    seccomp RuntimeDefault, mounting only /var/log (read-only) and its state directory from the
+    node, with a read-only ClusterRole (pods and namespaces). Root is needed because container
+    log files are root-owned and not world-readable (0640 on containerd, 0600 on CRI-O) and the
+    position database must survive restarts in a root-owned host directory; without capabilities,
+    root cannot bypass file permissions (no CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH, no CAP_CHOWN), so
+    it gets only what the file modes grant their owner root, within the two mounts. The namespace is therefore Pod Security 'privileged'
+    (see LOGGING_POD_SECURITY); nothing else should run in it.
+    """
+
+    namespace: LoggingNamespaceSpec = LoggingNamespaceSpec(name="logging")
+    """The governed namespace of the collector and Loki."""
+    environment: DnsLabel = "production"
+    """Added to every record and as the 'environment' label of every stream."""
+    monitoring_namespace: DnsLabel = "monitoring"
+    """Namespace of Prometheus, Grafana and Alertmanager: the only peers allowed in and out."""
+    fluent_bit: FluentBitSpec = FluentBitSpec()
+    loki: LokiSpec = LokiSpec()
+    alerts: LogAlerts = LogAlerts()
+    elasticsearch: ElasticsearchOutput | None = None
+    """A second output with daily '<app>-YYYY.MM.dd' indices, for teams on ELK; None sends to Loki only."""
+    network: NetworkPeers = NetworkPeers()
+    """Where cluster DNS lives."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LoggingStackArgs:
+        enforce = self.namespace.pod_security.enforce
+        if enforce != "privileged":
+            raise ValueError(
+                f"'namespace.podSecurity.enforce' ({enforce}) must be 'privileged': the Fluent Bit DaemonSet "
+                "mounts /var/log and its state directory from the node (hostPath), which 'baseline' and "
+                "'restricted' reject"
+            )
+        ceiling = self.namespace.limit_range.max_limit_request_ratio
+        for owner, resources in (("fluentBit", self.fluent_bit.resources), ("loki", self.loki.resources)):
+            for resource in ("cpu", "memory"):
+                ratio = resources.ratio(resource)
+                allowed = getattr(ceiling, resource)
+                if ratio > Decimal(allowed):
+                    raise ValueError(
+                        f"'{owner}.resources' limit/request {resource} ratio ({float(ratio):g}) exceeds the namespace "
+                        f"LimitRange's maxLimitRequestRatio.{resource} ({allowed}); the pods would be rejected"
+                    )
+        buffer = mem_buf_bytes(self.fluent_bit.mem_buf_limit)
+        memory_limit = self.fluent_bit.resources.limits.memory
+        if buffer * 2 > memory_bytes(memory_limit):
+            raise ValueError(
+                f"'fluentBit.memBufLimit' ({self.fluent_bit.mem_buf_limit}) must be at most half of "
+                f"'fluentBit.resources.limits.memory' ({memory_limit}): the rest holds parsers, filters and "
+                "output retries, and a collector over its limit is OOM-killed"
+            )
+        host, _ = url_parts(self.alerts.alertmanager_url)
+        target_namespace = cluster_service_namespace(host)
+        if target_namespace != self.monitoring_namespace:
+            raise ValueError(
+                f"'alerts.alertmanagerUrl' ({self.alerts.alertmanager_url}) must name a Service of "
+                f"'monitoringNamespace' ({self.monitoring_namespace}), e.g. http://alertmanager."
+                f"{self.monitoring_namespace}.svc.cluster.local:9093, because Loki's NetworkPolicy only lets "
+                "it reach Alertmanager pods there"
+            )
+        return self
+
+
+def _labels(name: str, environment: str, image: str) -> dict[str, str]:
+    return standard_labels(name, f"{name}-{environment}", "logging", image_version(image))
+
+
+def _digest(*documents: Any) -> str:
+    return hashlib.sha256(json.dumps(documents, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _scrape_annotations(port: int, path: str) -> dict[str, str]:
+    """The annotations the MonitoringStack's 'kubernetes-pods' job discovers pods by."""
+    return {"prometheus.io/scrape": "true", "prometheus.io/port": str(port), "prometheus.io/path": path}
+
+
+class LoggingStack(pulumi.ComponentResource):
+    """Fluent Bit (DaemonSet on every node) and Loki (single-binary StatefulSet) with their
+    configuration, log-based alert rules, RBAC, Services and NetworkPolicies.
+
+    Outputs:
+        namespace: the logging namespace.
+        loki_url: Loki's in-cluster URL (the MonitoringStack's GrafanaSpec.loki_url).
+    """
+
+    namespace: pulumi.Output[str]
+    loki_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: LoggingStackArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("keelson:index:LoggingStack", name, None, opts)
+        self.args = args
+        self._namespace = args.namespace.name
+        self.governed_namespace = GovernedNamespace(
+            f"{name}-ns",
+            GovernedNamespaceArgs(**dict(args.namespace), network=args.network),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._child = pulumi.ResourceOptions(parent=self, depends_on=[self.governed_namespace])
+        self.loki_host = f"loki.{self._namespace}.svc.cluster.local"
+
+        loki_pod = self._loki(name, args)
+        collector_pod = self._fluent_bit(name, args)
+        self.footprint = pod_footprint(loki_pod, args.loki.replicas) + pod_footprint(collector_pod, 1)
+        """Loki plus the collector pod of one node (the DaemonSet runs one per node)."""
+
+        self.namespace = self.governed_namespace.name
+        self.loki_url = pulumi.Output.from_input(f"http://{self.loki_host}:{HTTP_PORT}")
+        self.register_outputs({"namespace": self.namespace, "loki_url": self.loki_url})
+
+    def _metadata(self, object_name: str, labels: dict[str, str], **extra: Any) -> dict[str, Any]:
+        return {"name": object_name, "namespace": self._namespace, "labels": labels, **extra}
+
+    def _network_policy(self, name: str, role: str, labels: dict[str, str], spec: dict[str, Any]) -> None:
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-{role}-netpol", metadata=self._metadata(role, labels), spec=spec, opts=self._child
+        )
+
+    def _from_monitoring(self, app: str) -> dict[str, Any]:
+        return {
+            "namespaceSelector": {"matchLabels": {network_policies.NAMESPACE_NAME_LABEL: self.args.monitoring_namespace}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": app}},
+        }
+
+    # -- collector ------------------------------------------------------------------------------
+
+    def _fluent_bit(self, name: str, args: LoggingStackArgs) -> dict[str, Any]:
+        spec = args.fluent_bit
+        labels = _labels("fluent-bit", args.environment, spec.image)
+        selector = selector_labels(labels)
+        k8s.core.v1.ServiceAccount(
+            f"{name}-fluent-bit-sa",
+            metadata=self._metadata("fluent-bit", labels),
+            automount_service_account_token=False,
+            opts=self._child,
+        )
+        cluster_role_name = f"{self._namespace}-fluent-bit"
+        k8s.rbac.v1.ClusterRole(
+            f"{name}-fluent-bit-clusterrole",
+            metadata={"name": cluster_role_name, "labels": labels},
+            rules=[{"apiGroups": [""], "resources": ["pods", "namespaces"], "verbs": ["get", "list", "watch"]}],
+            opts=self._child,
+        )
+        k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-fluent-bit-clusterrolebinding",
+            metadata={"name": cluster_role_name, "labels": labels},
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role_name},
+            subjects=[{"kind": "ServiceAccount", "name": "fluent-bit", "namespace": self._namespace}],
+            opts=self._child,
+        )
+        self.fluent_bit_config = fluent_bit.fluent_bit_config(
+            spec,
+            environment=args.environment,
+            loki_host=self.loki_host,
+            loki_port=HTTP_PORT,
+            collector_namespace=self._namespace,
+            elasticsearch=args.elasticsearch,
+        )
+        files = fluent_bit.render_fluent_bit_files(self.fluent_bit_config)
+        depends: list[pulumi.Resource] = [
+            k8s.core.v1.ConfigMap(
+                f"{name}-fluent-bit-config",
+                metadata=self._metadata("fluent-bit-config", labels),
+                data=files,
+                opts=self._child,
+            )
+        ]
+        env: list[dict[str, Any]] = []
+        elasticsearch = args.elasticsearch
+        if elasticsearch is not None and elasticsearch.password is not None:
+            depends.append(
+                k8s.core.v1.Secret(
+                    f"{name}-fluent-bit-elasticsearch",
+                    metadata=self._metadata("fluent-bit-elasticsearch", labels),
+                    type="Opaque",
+                    string_data={"password": pulumi.Output.secret(elasticsearch.password.get_secret_value())},
+                    opts=self._child,
+                )
+            )
+            env.append(
+                {
+                    "name": fluent_bit.ELASTICSEARCH_PASSWORD_ENV,
+                    "valueFrom": {"secretKeyRef": {"name": "fluent-bit-elasticsearch", "key": "password"}},
+                }
+            )
+        container = hardened_container(
+            "fluent-bit",
+            spec.image,
+            spec.resources,
+            ports={"metrics": fluent_bit.METRICS_PORT},
+            writable_paths=["/tmp"],
+            command=["/fluent-bit/bin/fluent-bit"],
+            args=[f"--config={fluent_bit.CONFIG_DIR}/{fluent_bit.CONFIG_FILE}"],
+            env=env or None,
+            volumeMounts=[
+                {"name": "config", "mountPath": fluent_bit.CONFIG_DIR, "readOnly": True},
+                {"name": "var-log", "mountPath": fluent_bit.LOG_DIR, "readOnly": True},
+                {"name": "state", "mountPath": spec.state_dir},
+            ],
+            livenessProbe={
+                "httpGet": {"path": fluent_bit.UPTIME_PATH, "port": "metrics"},
+                "periodSeconds": 10,
+                "failureThreshold": 6,
+            },
+            readinessProbe={"httpGet": {"path": fluent_bit.HEALTH_PATH, "port": "metrics"}, "periodSeconds": 10},
+        )
+        container["securityContext"] = {**container["securityContext"], **_ROOT}
+        volumes = [
+            {"name": "config", "configMap": {"name": "fluent-bit-config"}},
+            {"name": "var-log", "hostPath": {"path": fluent_bit.LOG_DIR, "type": "Directory"}},
+            {"name": "state", "hostPath": {"path": spec.state_dir, "type": "DirectoryOrCreate"}},
+        ]
+        pod = hardened_pod_spec(
+            [container],
+            "fluent-bit",
+            selector,
+            writable_paths=["/tmp"],
+            volumes=volumes,
+            api_access=True,
+            termination_grace_period_seconds=30,
+        )
+        # One pod per node: spreading preferences mean nothing to a DaemonSet, and fsGroup would not
+        # apply to hostPath volumes anyway.
+        for key in ("affinity", "topologySpreadConstraints"):
+            pod.pop(key)
+        pod["securityContext"] = {**_ROOT, "seccompProfile": {"type": "RuntimeDefault"}}
+        # Every node, tainted or not (control plane, dedicated pools, NoExecute): a node whose logs
+        # are not collected is a blind spot.
+        pod["tolerations"] = [{"operator": "Exists"}]
+        k8s.apps.v1.DaemonSet(
+            f"{name}-fluent-bit",
+            metadata=self._metadata("fluent-bit", labels),
+            spec={
+                "revisionHistoryLimit": 5,
+                "selector": {"matchLabels": selector},
+                "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+                "template": {
+                    "metadata": {
+                        "labels": labels,
+                        "annotations": {
+                            **_scrape_annotations(fluent_bit.METRICS_PORT, fluent_bit.METRICS_PATH),
+                            "keelson.dev/config-hash": _digest(files),
+                        },
+                    },
+                    "spec": pod,
+                },
+            },
+            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=depends)),
+        )
+        loki_selector = selector_labels(_labels("loki", args.environment, args.loki.image))
+        egress: list[dict[str, Any]] = [
+            {
+                "to": [{"podSelector": {"matchLabels": loki_selector}}],
+                "ports": [{"protocol": "TCP", "port": HTTP_PORT}],
+            },
+            *network_policies.allow_egress(selector, [spec.api_server])["egress"],
+        ]
+        if elasticsearch is not None:
+            egress.extend(network_policies.allow_egress(selector, [elasticsearch.egress()])["egress"])
+        self._network_policy(
+            name,
+            "fluent-bit",
+            labels,
+            {
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {
+                        "from": [self._from_monitoring("prometheus")],
+                        "ports": [{"protocol": "TCP", "port": fluent_bit.METRICS_PORT}],
+                    }
+                ],
+                "egress": egress,
+            },
+        )
+        return pod
+
+    # -- store ----------------------------------------------------------------------------------
+
+    def _loki(self, name: str, args: LoggingStackArgs) -> dict[str, Any]:
+        spec = args.loki
+        labels = _labels("loki", args.environment, spec.image)
+        selector = selector_labels(labels)
+        k8s.core.v1.ServiceAccount(
+            f"{name}-loki-sa",
+            metadata=self._metadata("loki", labels),
+            automount_service_account_token=False,
+            opts=self._child,
+        )
+        self.loki_config = loki_config(spec, alertmanager_url=args.alerts.alertmanager_url)
+        self.loki_rules = render_loki_rules(args.alerts)
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-loki-config",
+            metadata=self._metadata("loki-config", labels),
+            data={"loki.yaml": yaml.safe_dump(self.loki_config, sort_keys=False)},
+            opts=self._child,
+        )
+        rules_map = k8s.core.v1.ConfigMap(
+            f"{name}-loki-rules",
+            metadata=self._metadata("loki-rules", labels),
+            data=self.loki_rules,
+            opts=self._child,
+        )
+        claims: list[dict[str, Any]] = []
+        volumes: list[dict[str, Any]] = [
+            {"name": "config", "configMap": {"name": "loki-config"}},
+            {"name": "rules", "configMap": {"name": "loki-rules"}},
+        ]
+        if spec.storage.storage_class is None:
+            volumes.append({"name": "data", "emptyDir": {"sizeLimit": spec.storage.size}})
+        else:
+            claims.append(
+                {
+                    "metadata": {"name": "data", "labels": selector},
+                    "spec": {
+                        "accessModes": ["ReadWriteOnce"],
+                        "storageClassName": spec.storage.storage_class,
+                        "resources": {"requests": {"storage": spec.storage.size}},
+                    },
+                }
+            )
+        container = hardened_container(
+            "loki",
+            spec.image,
+            spec.resources,
+            ports={"http": HTTP_PORT},
+            writable_paths=["/tmp"],
+            args=loki_args(CONFIG_PATH),
+            volumeMounts=[
+                {"name": "config", "mountPath": CONFIG_PATH.rsplit("/", 1)[0], "readOnly": True},
+                {"name": "rules", "mountPath": f"{RULES_DIR}/{TENANT}", "readOnly": True},
+                {"name": "data", "mountPath": DATA_DIR},
+            ],
+            readinessProbe={"httpGet": {"path": "/ready", "port": "http"}, "periodSeconds": 10, "failureThreshold": 3},
+            livenessProbe={"tcpSocket": {"port": "http"}, "periodSeconds": 10, "failureThreshold": 6},
+            startupProbe={"httpGet": {"path": "/ready", "port": "http"}, "periodSeconds": 5, "failureThreshold": 60},
+        )
+        pod = hardened_pod_spec(
+            [container], "loki", selector, writable_paths=["/tmp"], volumes=volumes, termination_grace_period_seconds=60
+        )
+        service_ports = [{"name": "http", "port": HTTP_PORT, "targetPort": "http", "protocol": "TCP"}]
+        k8s.core.v1.Service(
+            f"{name}-loki-service",
+            metadata=self._metadata("loki", labels),
+            spec={"type": "ClusterIP", "selector": selector, "ports": service_ports},
+            opts=self._child,
+        )
+        k8s.core.v1.Service(
+            f"{name}-loki-headless",
+            metadata=self._metadata("loki-headless", labels),
+            spec={"clusterIP": "None", "publishNotReadyAddresses": True, "selector": selector, "ports": service_ports},
+            opts=self._child,
+        )
+        k8s.apps.v1.StatefulSet(
+            f"{name}-loki",
+            metadata=self._metadata("loki", labels),
+            spec={
+                "replicas": spec.replicas,
+                "serviceName": "loki-headless",
+                "podManagementPolicy": "Parallel",
+                "selector": {"matchLabels": selector},
+                "template": {
+                    "metadata": {
+                        "labels": labels,
+                        "annotations": {
+                            **_scrape_annotations(HTTP_PORT, "/metrics"),
+                            "keelson.dev/config-hash": _digest(self.loki_config, self.loki_rules),
+                        },
+                    },
+                    "spec": pod,
+                },
+                "volumeClaimTemplates": claims,
+            },
+            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[config_map, rules_map])),
+        )
+        collector = selector_labels(_labels("fluent-bit", args.environment, args.fluent_bit.image))
+        _, alertmanager_port = url_parts(args.alerts.alertmanager_url)
+        self._network_policy(
+            name,
+            "loki",
+            labels,
+            {
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {"podSelector": {"matchLabels": collector}},
+                            self._from_monitoring("grafana"),
+                            self._from_monitoring("prometheus"),
+                        ],
+                        "ports": [{"protocol": "TCP", "port": HTTP_PORT}],
+                    }
+                ],
+                "egress": [
+                    {
+                        "to": [self._from_monitoring("alertmanager")],
+                        "ports": [{"protocol": "TCP", "port": alertmanager_port}],
+                    }
+                ],
+            },
+        )
+        return pod
+

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016  # bash -c '...' "$@" bodies are meant to be literal
+# Build the Loki binary Keelson deploys, from Go modules, so the tests can run the real thing.
+#
+# Usage: tools/bootstrap-loki.sh [--print-bin-dir] [--help]
+#
+# Builds github.com/grafana/loki/v3@v<version> ./cmd/loki, where <version> is the tag of the Loki
+# image the LoggingStack deploys (LOKI_VERSION in components/logging/loki_config.py; override with
+# KEELSON_LOKI_VERSION), into
+#   ${KEELSON_TOOLCHAIN_CACHE:-$HOME/.cache/keelson/toolchain}/loki-<version>/bin/loki
+# and prints that bin dir as the only line on stdout (progress and timings go to stderr), so:
+#   export PATH="$(tools/bootstrap-loki.sh):$PATH"
+# --print-bin-dir prints the bin dir and exits 0 only when the binary is already built (no build).
+#
+# Idempotent: a built version is never rebuilt; the build happens in a temp dir next to the cache
+# and is renamed into place only when complete. Uses the Go module proxy only. Non-interactive.
+set -Eeuo pipefail
+
+PROG=bootstrap-loki
+MODULE=github.com/grafana/loki/v3
+log() { printf '[%s] %s\n' "$PROG" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+usage() { sed -n '3,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+on_err() {
+  log "FAILED (exit $1) at line $2 of $0"
+  [ -n "${WORK:-}" ] && log "work dir kept for inspection: $WORK"
+}
+trap 'on_err $? $LINENO' ERR
+
+PRINT_ONLY=0
+for arg in "$@"; do
+  case "$arg" in
+    --print-bin-dir) PRINT_ONLY=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $arg" ;;
+  esac
+done
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PIN_FILE=$SCRIPT_DIR/../components/logging/loki_config.py
+if [ -n "${KEELSON_LOKI_VERSION:-}" ]; then
+  VERSION=${KEELSON_LOKI_VERSION#v}
+else
+  [ -r "$PIN_FILE" ] || die "cannot read $PIN_FILE (set KEELSON_LOKI_VERSION to build without it)"
+  VERSION=$(sed -n 's/^LOKI_VERSION = "\([^"]*\)".*$/\1/p' "$PIN_FILE" | head -n1)
+  [ -n "$VERSION" ] || die "no 'LOKI_VERSION = \"x.y.z\"' line in $PIN_FILE"
+fi
+[[ $VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "'$VERSION' is not a release version such as 3.7.8"
+
+CACHE=${KEELSON_TOOLCHAIN_CACHE:-${HOME:?HOME is not set}/.cache/keelson/toolchain}
+FINAL=$CACHE/loki-$VERSION
+BIN_DIR=$FINAL/bin
+
+if [ -x "$BIN_DIR/loki" ]; then
+  [ "$PRINT_ONLY" = 1 ] || log "loki $VERSION already built ($BIN_DIR/loki)"
+  printf '%s\n' "$BIN_DIR"
+  exit 0
+fi
+if [ "$PRINT_ONLY" = 1 ]; then
+  log "loki $VERSION not built yet (expected $BIN_DIR/loki); run $0"
+  exit 1
+fi
+
+GO=$(command -v go || true)
+[ -n "$GO" ] || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go; } || true
+[ -n "$GO" ] || die "go not found on PATH; install Go >= 1.26 (https://go.dev/dl/)"
+GOVER=$("$GO" env GOVERSION 2>/dev/null) || die "'$GO env GOVERSION' failed"
+export GOTOOLCHAIN=local CGO_ENABLED=0
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+
+mkdir -p "$CACHE"
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$CACHE/.lock-loki"
+  flock 9
+  if [ -x "$BIN_DIR/loki" ]; then
+    log "loki $VERSION was built while waiting for the lock"
+    printf '%s\n' "$BIN_DIR"
+    exit 0
+  fi
+fi
+
+rm -rf "$CACHE/.tmp-loki-$VERSION".* 2>/dev/null || true
+WORK=$(mktemp -d "$CACHE/.tmp-loki-$VERSION.XXXXXX")
+LOG=$WORK/build.log
+: >"$LOG"
+START=$SECONDS
+
+fail() { # step, rc
+  log "FAILED: $1 (exit $2)"
+  if [ -s "$LOG" ]; then
+    log "last 40 lines of $LOG:"
+    tail -n 40 "$LOG" >&2 || true
+  fi
+  log "work dir kept for inspection: $WORK"
+  exit 1
+}
+
+step() { # description, command...
+  local desc=$1 rc=0
+  shift
+  log "  $desc"
+  printf '\n### %s\n$ %s\n' "$desc" "$*" >>"$LOG"
+  "$@" >>"$LOG" 2>&1 || rc=$?
+  [ "$rc" = 0 ] || fail "$desc" "$rc"
+}
+
+# The module's go.mod has `replace` lines (one of them local: ./pkg/push), which only apply in the
+# main module, so `go install module@version` refuses it: build inside a writable copy instead.
+log "downloading $MODULE@v$VERSION through $("$GO" env GOPROXY)"
+JSON=$(cd "$WORK" && "$GO" mod download -json "$MODULE@v$VERSION" 2>&1) || true
+printf '\n### go mod download -json %s@v%s\n%s\n' "$MODULE" "$VERSION" "$JSON" >>"$LOG"
+MOD_DIR=$(printf '%s\n' "$JSON" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' | head -n1)
+ERROR=$(printf '%s\n' "$JSON" | sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' | head -n1)
+if [ -z "$MOD_DIR" ] || [ ! -d "$MOD_DIR" ]; then
+  log "go mod download: ${ERROR:-$(printf '%s' "$JSON" | tail -n 3)}"
+  log "the proxy refuses some Loki versions; list those it serves with: go list -m -versions $MODULE"
+  fail "download $MODULE@v$VERSION" 1
+fi
+REQUIRED_GO=$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$MOD_DIR/go.mod" | head -n1)
+log "using $GOVER (the module asks for go $REQUIRED_GO)"
+
+SRC=$WORK/src
+cp -R "$MOD_DIR" "$SRC"
+chmod -R u+w "$SRC"
+
+# A nested module (e.g. `replace github.com/grafana/loki/pkg/push => ./pkg/push`) is left out of the
+# outer module's zip: fetch it at the version the outer go.mod requires and put it where the
+# replace line points.
+while read -r nested path; do
+  [ -n "$nested" ] || continue
+  [ -e "$SRC/$path/go.mod" ] && continue
+  wanted=$(awk -v m="$nested" '$1 == m && $2 ~ /^v/ {print $2; exit}' "$SRC/go.mod")
+  [ -n "$wanted" ] || fail "find the required version of $nested (replaced by ./$path) in go.mod" 1
+  log "  fetching nested module $nested@$wanted into ./$path"
+  json=$(cd "$WORK" && "$GO" mod download -json "$nested@$wanted" 2>&1) || true
+  printf '\n### go mod download -json %s@%s\n%s\n' "$nested" "$wanted" "$json" >>"$LOG"
+  dir=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' | head -n1)
+  if [ -z "$dir" ] || [ ! -d "$dir" ]; then
+    fail "download nested module $nested@$wanted" 1
+  fi
+  rm -rf "${SRC:?}/$path"
+  mkdir -p "$(dirname "$SRC/$path")"
+  cp -R "$dir" "$SRC/$path"
+  chmod -R u+w "$SRC/$path"
+done < <(sed -n 's|^replace \([^ ]*\) => \./\([^ ]*\)$|\1 \2|p' "$SRC/go.mod")
+
+VPREFIX=$MODULE/pkg/util/build
+LDFLAGS="-s -w -X $VPREFIX.Version=$VERSION -X $VPREFIX.Branch=release -X $VPREFIX.Revision=v$VERSION \
+-X $VPREFIX.BuildUser=keelson -X $VPREFIX.BuildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+mkdir -p "$WORK/out/bin"
+# Loki is a large build; KEELSON_BUILD_JOBS bounds parallel compiles (and memory) on small builders.
+step "go build ./cmd/loki (tags netgo; this takes several minutes)" bash -c \
+  'cd "$1" && "$2" build -p "${KEELSON_BUILD_JOBS:-2}" -trimpath -tags netgo -ldflags "$3" -o "$4" ./cmd/loki' \
+  _ "$SRC" "$GO" "$LDFLAGS" "$WORK/out/bin/loki"
+step "loki -version" "$WORK/out/bin/loki" -version
+grep -q "version $VERSION" "$LOG" || fail "check that the binary reports version $VERSION" 1
+
+printf 'module=%s@v%s\ngo=%s\nbuilt=%s\nseconds=%s\n' "$MODULE" "$VERSION" "$GOVER" \
+  "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$((SECONDS - START))" >"$WORK/out/BUILDINFO"
+cp "$LOG" "$WORK/out/build.log"
+if ! mv -T "$WORK/out" "$FINAL" 2>/dev/null; then
+  [ -x "$BIN_DIR/loki" ] || fail "move the build into place at $FINAL" 1
+fi
+rm -rf "$WORK"
+WORK=""
+log "built loki $VERSION in $((SECONDS - START))s"
+printf '%s\n' "$BIN_DIR"
