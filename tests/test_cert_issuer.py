@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import copy
 import os
-import subprocess
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -23,7 +21,7 @@ from components.cert_issuer import CertificateSpec, CertIssuer, CertIssuerArgs, 
 from components.models import ComputeResources, ResourceRequirements
 from components.quantities import parse_cpu, parse_memory
 from conftest import FIGURES
-from crd_schemas import CERT_MANAGER_KINDS, FETCH_SCRIPT, crd_errors, strict  # noqa: F401
+from crd_schemas import CERT_MANAGER_KINDS, FETCH_SCRIPT, crd_errors
 
 EMAIL = "platform@keelson.dev"
 CLOUDFLARE_TOKEN = "cf-token-never-in-clear"

@@ -23,7 +23,7 @@ from ..models import (
     Port,
     ResourceRequirements,
 )
-from ..monitoring.stack import StorageSpec
+from ..platform import StorageSpec
 from ..quantities import parse_memory
 
 FLUENT_BIT_IMAGE = "cr.fluentbit.io/fluent/fluent-bit:4.2.2"

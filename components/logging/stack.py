@@ -8,8 +8,6 @@ the node's log files allows (see FluentBitSpec). Each workload has its own Netwo
 
 from __future__ import annotations
 
-import hashlib
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -19,11 +17,11 @@ import yaml
 from pydantic import model_validator
 
 from ..builders import network_policies
-from ..builders.labels import image_version, selector_labels, standard_labels
+from ..builders.labels import selector_labels
 from ..builders.workload import hardened_container, hardened_pod_spec
 from ..footprint import pod_footprint
 from ..models import DnsLabel, KeelsonModel, NamespaceSpec, NetworkPeers, PodSecurityLabels
-from ..namespace import GovernedNamespace, GovernedNamespaceArgs
+from ..platform import PlatformComponent, component_labels, config_digest
 from . import fluent_bit
 from .loki_config import CONFIG_PATH, DATA_DIR, HTTP_PORT, RULES_DIR, TENANT, loki_args, loki_config
 from .models import (
@@ -126,11 +124,8 @@ class LoggingStackArgs(KeelsonModel):
 
 
 def _labels(name: str, environment: str, image: str) -> dict[str, str]:
-    return standard_labels(name, f"{name}-{environment}", "logging", image_version(image))
+    return component_labels(name, environment, "logging", image)
 
-
-def _digest(*documents: Any) -> str:
-    return hashlib.sha256(json.dumps(documents, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _scrape_annotations(port: int, path: str) -> dict[str, str]:
@@ -138,7 +133,7 @@ def _scrape_annotations(port: int, path: str) -> dict[str, str]:
     return {"prometheus.io/scrape": "true", "prometheus.io/port": str(port), "prometheus.io/path": path}
 
 
-class LoggingStack(pulumi.ComponentResource):
+class LoggingStack(PlatformComponent):
     """Fluent Bit (DaemonSet on every node) and Loki (single-binary StatefulSet) with their
     configuration, log-based alert rules, RBAC, Services and NetworkPolicies.
 
@@ -151,15 +146,8 @@ class LoggingStack(pulumi.ComponentResource):
     loki_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: LoggingStackArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("keelson:index:LoggingStack", name, None, opts)
+        super().__init__("keelson:index:LoggingStack", name, args.namespace, args.network, opts)
         self.args = args
-        self._namespace = args.namespace.name
-        self.governed_namespace = GovernedNamespace(
-            f"{name}-ns",
-            GovernedNamespaceArgs(**dict(args.namespace), network=args.network),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self._child = pulumi.ResourceOptions(parent=self, depends_on=[self.governed_namespace])
         self.loki_host = f"loki.{self._namespace}.svc.cluster.local"
 
         loki_pod = self._loki(name, args)
@@ -170,14 +158,6 @@ class LoggingStack(pulumi.ComponentResource):
         self.namespace = self.governed_namespace.name
         self.loki_url = pulumi.Output.from_input(f"http://{self.loki_host}:{HTTP_PORT}")
         self.register_outputs({"namespace": self.namespace, "loki_url": self.loki_url})
-
-    def _metadata(self, object_name: str, labels: dict[str, str], **extra: Any) -> dict[str, Any]:
-        return {"name": object_name, "namespace": self._namespace, "labels": labels, **extra}
-
-    def _network_policy(self, name: str, role: str, labels: dict[str, str], spec: dict[str, Any]) -> None:
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-{role}-netpol", metadata=self._metadata(role, labels), spec=spec, opts=self._child
-        )
 
     def _from_monitoring(self, app: str) -> dict[str, Any]:
         return {
@@ -191,12 +171,7 @@ class LoggingStack(pulumi.ComponentResource):
         spec = args.fluent_bit
         labels = _labels("fluent-bit", args.environment, spec.image)
         selector = selector_labels(labels)
-        k8s.core.v1.ServiceAccount(
-            f"{name}-fluent-bit-sa",
-            metadata=self._metadata("fluent-bit", labels),
-            automount_service_account_token=False,
-            opts=self._child,
-        )
+        self._service_account(name, "fluent-bit", labels)
         cluster_role_name = f"{self._namespace}-fluent-bit"
         k8s.rbac.v1.ClusterRole(
             f"{name}-fluent-bit-clusterrole",
@@ -302,7 +277,7 @@ class LoggingStack(pulumi.ComponentResource):
                         "labels": labels,
                         "annotations": {
                             **_scrape_annotations(fluent_bit.METRICS_PORT, fluent_bit.METRICS_PATH),
-                            "keelson.dev/config-hash": _digest(files),
+                            "keelson.dev/config-hash": config_digest(files),
                         },
                     },
                     "spec": pod,
@@ -344,12 +319,7 @@ class LoggingStack(pulumi.ComponentResource):
         spec = args.loki
         labels = _labels("loki", args.environment, spec.image)
         selector = selector_labels(labels)
-        k8s.core.v1.ServiceAccount(
-            f"{name}-loki-sa",
-            metadata=self._metadata("loki", labels),
-            automount_service_account_token=False,
-            opts=self._child,
-        )
+        self._service_account(name, "loki", labels)
         self.loki_config = loki_config(spec, alertmanager_url=args.alerts.alertmanager_url)
         self.loki_rules = render_loki_rules(args.alerts)
         config_map = k8s.core.v1.ConfigMap(
@@ -364,24 +334,13 @@ class LoggingStack(pulumi.ComponentResource):
             data=self.loki_rules,
             opts=self._child,
         )
-        claims: list[dict[str, Any]] = []
+        claims = self._volume_claims(spec.storage, labels)
         volumes: list[dict[str, Any]] = [
             {"name": "config", "configMap": {"name": "loki-config"}},
             {"name": "rules", "configMap": {"name": "loki-rules"}},
         ]
-        if spec.storage.storage_class is None:
+        if not claims:
             volumes.append({"name": "data", "emptyDir": {"sizeLimit": spec.storage.size}})
-        else:
-            claims.append(
-                {
-                    "metadata": {"name": "data", "labels": selector},
-                    "spec": {
-                        "accessModes": ["ReadWriteOnce"],
-                        "storageClassName": spec.storage.storage_class,
-                        "resources": {"requests": {"storage": spec.storage.size}},
-                    },
-                }
-            )
         container = hardened_container(
             "loki",
             spec.image,
@@ -401,19 +360,7 @@ class LoggingStack(pulumi.ComponentResource):
         pod = hardened_pod_spec(
             [container], "loki", selector, writable_paths=["/tmp"], volumes=volumes, termination_grace_period_seconds=60
         )
-        service_ports = [{"name": "http", "port": HTTP_PORT, "targetPort": "http", "protocol": "TCP"}]
-        k8s.core.v1.Service(
-            f"{name}-loki-service",
-            metadata=self._metadata("loki", labels),
-            spec={"type": "ClusterIP", "selector": selector, "ports": service_ports},
-            opts=self._child,
-        )
-        k8s.core.v1.Service(
-            f"{name}-loki-headless",
-            metadata=self._metadata("loki-headless", labels),
-            spec={"clusterIP": "None", "publishNotReadyAddresses": True, "selector": selector, "ports": service_ports},
-            opts=self._child,
-        )
+        self._headless_and_service("loki", labels, {"http": HTTP_PORT}, name)
         k8s.apps.v1.StatefulSet(
             f"{name}-loki",
             metadata=self._metadata("loki", labels),
@@ -427,7 +374,7 @@ class LoggingStack(pulumi.ComponentResource):
                         "labels": labels,
                         "annotations": {
                             **_scrape_annotations(HTTP_PORT, "/metrics"),
-                            "keelson.dev/config-hash": _digest(self.loki_config, self.loki_rules),
+                            "keelson.dev/config-hash": config_digest(self.loki_config, self.loki_rules),
                         },
                     },
                     "spec": pod,

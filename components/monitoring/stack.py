@@ -19,13 +19,11 @@ from pydantic import Field, model_validator
 
 from ..builders import ingress as ingress_builder
 from ..builders import network_policies
-from ..builders.autoscaling import pdb_spec
-from ..builders.labels import image_version, selector_labels, standard_labels
+from ..builders.labels import selector_labels
 from ..builders.workload import hardened_container, hardened_pod_spec
 from ..footprint import Footprint, pod_footprint, total
 from ..models import (
     ComputeResources,
-    DisruptionBudget,
     DnsLabel,
     ImageReference,
     IngressPolicy,
@@ -35,7 +33,7 @@ from ..models import (
     NetworkPeers,
     ResourceRequirements,
 )
-from ..namespace import GovernedNamespace, GovernedNamespaceArgs
+from ..platform import PlatformComponent, StorageSpec, component_labels, config_digest
 from .alertmanager import SECRETS_DIR, AlertRoutingWarning, alertmanager_config, alertmanager_secret_data, routing_warnings
 from .dashboards import PROMETHEUS_DATASOURCE_UID, render_dashboards
 from . import operator
@@ -44,19 +42,6 @@ from .prometheus_config import ALERTMANAGER_PORT, GRAFANA_PORT, PROMETHEUS_PORT,
 from .rules import render_rule_files, rule_files
 
 ALERTMANAGER_CLUSTER_PORT = 9094
-
-
-class StorageSpec(KeelsonModel):
-    """Persistent storage of a stateful workload.
-
-    Default: no storage class, which means an emptyDir (data lost when the pod moves), because a
-    storage class is cluster-specific; set one in every real stack.
-    """
-
-    size: str = Field(default="20Gi", pattern=r"^[0-9]+(Mi|Gi|Ti)$")
-    """Size of each replica's volume."""
-    storage_class: DnsLabel | None = None
-    """StorageClass of the PersistentVolumeClaims; none means emptyDir."""
 
 
 class PrometheusSpec(KeelsonModel):
@@ -152,10 +137,10 @@ class MonitoringStackArgs(KeelsonModel):
 
 
 def _labels(name: str, environment: str, image: str) -> dict[str, str]:
-    return standard_labels(name, f"{name}-{environment}", "monitoring", image_version(image))
+    return component_labels(name, environment, "monitoring", image)
 
 
-class MonitoringStack(pulumi.ComponentResource):
+class MonitoringStack(PlatformComponent):
     """Prometheus (StatefulSet), Alertmanager (clustered StatefulSet) and Grafana (Deployment)
     with their configuration, rules, dashboards, RBAC, Services, NetworkPolicies and PDBs.
 
@@ -173,16 +158,9 @@ class MonitoringStack(pulumi.ComponentResource):
     grafana_admin_password: pulumi.Output[str]
 
     def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("keelson:index:MonitoringStack", name, None, opts)
+        super().__init__("keelson:index:MonitoringStack", name, args.namespace, args.network, opts)
         self.args = args
-        namespace = args.namespace.name
-        self.governed_namespace = GovernedNamespace(
-            f"{name}-ns",
-            GovernedNamespaceArgs(**dict(args.namespace), network=args.network),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self._child = pulumi.ResourceOptions(parent=self, depends_on=[self.governed_namespace])
-        self._namespace = namespace
+        namespace = self._namespace
         self._footprints: dict[str, Footprint] = {}
         for message in routing_warnings(args.channels):
             pulumi.log.warn(f"alert routing: {message}", resource=self)
@@ -211,18 +189,6 @@ class MonitoringStack(pulumi.ComponentResource):
             }
         )
 
-    def _metadata(self, object_name: str, labels: dict[str, str], **extra: Any) -> dict[str, Any]:
-        return {"name": object_name, "namespace": self._namespace, "labels": labels, **extra}
-
-    def _service_account(self, name: str, role: str, labels: dict[str, str]) -> None:
-        """A ServiceAccount whose token is never automounted (pods that need one mount it explicitly)."""
-        k8s.core.v1.ServiceAccount(
-            f"{name}-{role}-sa",
-            metadata=self._metadata(role, labels),
-            automount_service_account_token=False,
-            opts=self._child,
-        )
-
     def _prometheus_network_policy(self, name: str, labels: dict[str, str]) -> None:
         """Grafana and the other Prometheus replicas may query it; its egress is open on purpose:
         Prometheus scrapes every namespace, the API server and the kubelets."""
@@ -245,34 +211,6 @@ class MonitoringStack(pulumi.ComponentResource):
                 "egress": [{}],
             },
         )
-
-    def _network_policy(self, name: str, role: str, labels: dict[str, str], spec: dict[str, Any]) -> None:
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-{role}-netpol", metadata=self._metadata(role, labels), spec=spec, opts=self._child
-        )
-
-    def _disruption_budget(self, name: str, role: str, labels: dict[str, str], replicas: int) -> None:
-        if replicas > 1:
-            k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-{role}-pdb",
-                metadata=self._metadata(role, labels),
-                spec=pdb_spec(selector_labels(labels), DisruptionBudget(max_unavailable=1)),
-                opts=self._child,
-            )
-
-    def _volume_claims(self, storage: StorageSpec, labels: dict[str, str]) -> list[dict[str, Any]]:
-        if storage.storage_class is None:
-            return []
-        return [
-            {
-                "metadata": {"name": "data", "labels": selector_labels(labels)},
-                "spec": {
-                    "accessModes": ["ReadWriteOnce"],
-                    "storageClassName": storage.storage_class,
-                    "resources": {"requests": {"storage": storage.size}},
-                },
-            }
-        ]
 
     def _prometheus(self, name: str, args: MonitoringStackArgs) -> None:
         spec = args.prometheus
@@ -361,7 +299,7 @@ class MonitoringStack(pulumi.ComponentResource):
                     "metadata": {
                         "labels": labels,
                         # A config or rule change rolls the pods, so what runs is what was reviewed.
-                        "annotations": {"keelson.dev/config-hash": _digest(config, self.rule_files)},
+                        "annotations": {"keelson.dev/config-hash": config_digest(config, self.rule_files)},
                     },
                     "spec": pod,
                 },
@@ -507,7 +445,7 @@ class MonitoringStack(pulumi.ComponentResource):
                 "podManagementPolicy": "Parallel",
                 "selector": {"matchLabels": selector},
                 "template": {
-                    "metadata": {"labels": labels, "annotations": {"keelson.dev/config-hash": _digest(config)}},
+                    "metadata": {"labels": labels, "annotations": {"keelson.dev/config-hash": config_digest(config)}},
                     "spec": pod,
                 },
             },
@@ -670,7 +608,7 @@ class MonitoringStack(pulumi.ComponentResource):
                 "template": {
                     "metadata": {
                         "labels": labels,
-                        "annotations": {"keelson.dev/config-hash": _digest(datasources, self.dashboards)},
+                        "annotations": {"keelson.dev/config-hash": config_digest(datasources, self.dashboards)},
                     },
                     "spec": pod,
                 },
@@ -742,34 +680,3 @@ class MonitoringStack(pulumi.ComponentResource):
                 "egress": egress,
             },
         )
-
-    def _headless_and_service(self, role: str, labels: dict[str, str], ports: dict[str, int], name: str) -> None:
-        """A ClusterIP Service for clients and a headless one giving each StatefulSet pod a DNS name."""
-        selector = selector_labels(labels)
-        service_ports = [
-            {"name": port_name, "port": port, "targetPort": port_name, "protocol": "TCP"} for port_name, port in ports.items()
-        ]
-        k8s.core.v1.Service(
-            f"{name}-{role}-service",
-            metadata=self._metadata(role, labels),
-            spec={"type": "ClusterIP", "selector": selector, "ports": service_ports},
-            opts=self._child,
-        )
-        k8s.core.v1.Service(
-            f"{name}-{role}-headless",
-            metadata=self._metadata(f"{role}-headless", labels),
-            spec={
-                "clusterIP": "None",
-                "publishNotReadyAddresses": True,
-                "selector": selector,
-                "ports": service_ports,
-            },
-            opts=self._child,
-        )
-
-
-def _digest(*documents: Any) -> str:
-    import hashlib
-    import json
-
-    return hashlib.sha256(json.dumps(documents, sort_keys=True, default=str).encode()).hexdigest()[:16]

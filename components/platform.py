@@ -1,0 +1,128 @@
+"""PlatformComponent: what MonitoringStack and LoggingStack share.
+
+Each runs its workloads in a governed namespace of its own, names every object after its role,
+gives every workload a ServiceAccount without an automounted token, a NetworkPolicy and (above
+one replica) a PodDisruptionBudget, and serves StatefulSets through a ClusterIP Service plus a
+headless one. Those helpers live here once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import Field
+
+from .builders.autoscaling import pdb_spec
+from .builders.labels import image_version, selector_labels, standard_labels
+from .models import DisruptionBudget, DnsLabel, KeelsonModel, NamespaceSpec, NetworkPeers
+from .namespace import GovernedNamespace, GovernedNamespaceArgs
+
+
+class StorageSpec(KeelsonModel):
+    """Persistent storage of a stateful workload.
+
+    Default: no storage class, which means an emptyDir (data lost when the pod moves), because a
+    storage class is cluster-specific; set one in every real stack.
+    """
+
+    size: str = Field(default="20Gi", pattern=r"^[0-9]+(Mi|Gi|Ti)$")
+    """Size of each replica's volume."""
+    storage_class: DnsLabel | None = None
+    """StorageClass of the PersistentVolumeClaims; none means emptyDir."""
+
+
+def component_labels(name: str, environment: str, component: str, image: str) -> dict[str, str]:
+    """The app.kubernetes.io labels of a platform workload ('component' is monitoring, logging...)."""
+    return standard_labels(name, f"{name}-{environment}", component, image_version(image))
+
+
+def config_digest(*documents: Any) -> str:
+    """A short hash of configuration documents; as a pod annotation it rolls the pods on change."""
+    return hashlib.sha256(json.dumps(documents, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class PlatformComponent(pulumi.ComponentResource):
+    """Base of the platform components: a governed namespace and the per-workload helpers."""
+
+    def __init__(
+        self,
+        token: str,
+        name: str,
+        namespace: NamespaceSpec,
+        network: NetworkPeers,
+        opts: pulumi.ResourceOptions | None,
+    ):
+        super().__init__(token, name, None, opts)
+        self._namespace = namespace.name
+        self.governed_namespace = GovernedNamespace(
+            f"{name}-ns",
+            GovernedNamespaceArgs(**dict(namespace), network=network),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._child = pulumi.ResourceOptions(parent=self, depends_on=[self.governed_namespace])
+
+    def _metadata(self, object_name: str, labels: dict[str, str], **extra: Any) -> dict[str, Any]:
+        return {"name": object_name, "namespace": self._namespace, "labels": labels, **extra}
+
+    def _service_account(self, name: str, role: str, labels: dict[str, str]) -> None:
+        """A ServiceAccount whose token is never automounted (pods that need one mount it explicitly)."""
+        k8s.core.v1.ServiceAccount(
+            f"{name}-{role}-sa",
+            metadata=self._metadata(role, labels),
+            automount_service_account_token=False,
+            opts=self._child,
+        )
+
+    def _network_policy(self, name: str, role: str, labels: dict[str, str], spec: dict[str, Any]) -> None:
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-{role}-netpol", metadata=self._metadata(role, labels), spec=spec, opts=self._child
+        )
+
+    def _disruption_budget(self, name: str, role: str, labels: dict[str, str], replicas: int) -> None:
+        """A PDB letting one replica go at a time, for workloads that run more than one."""
+        if replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-{role}-pdb",
+                metadata=self._metadata(role, labels),
+                spec=pdb_spec(selector_labels(labels), DisruptionBudget(max_unavailable=1)),
+                opts=self._child,
+            )
+
+    @staticmethod
+    def _volume_claims(storage: StorageSpec, labels: dict[str, str]) -> list[dict[str, Any]]:
+        """The StatefulSet's volumeClaimTemplates: one 'data' claim, or none for an emptyDir."""
+        if storage.storage_class is None:
+            return []
+        return [
+            {
+                "metadata": {"name": "data", "labels": selector_labels(labels)},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "storageClassName": storage.storage_class,
+                    "resources": {"requests": {"storage": storage.size}},
+                },
+            }
+        ]
+
+    def _headless_and_service(self, role: str, labels: dict[str, str], ports: dict[str, int], name: str) -> None:
+        """A ClusterIP Service for clients and a headless one giving each StatefulSet pod a DNS name."""
+        selector = selector_labels(labels)
+        service_ports = [
+            {"name": port_name, "port": port, "targetPort": port_name, "protocol": "TCP"} for port_name, port in ports.items()
+        ]
+        k8s.core.v1.Service(
+            f"{name}-{role}-service",
+            metadata=self._metadata(role, labels),
+            spec={"type": "ClusterIP", "selector": selector, "ports": service_ports},
+            opts=self._child,
+        )
+        k8s.core.v1.Service(
+            f"{name}-{role}-headless",
+            metadata=self._metadata(f"{role}-headless", labels),
+            spec={"clusterIP": "None", "publishNotReadyAddresses": True, "selector": selector, "ports": service_ports},
+            opts=self._child,
+        )
