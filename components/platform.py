@@ -108,6 +108,33 @@ class PlatformComponent(pulumi.ComponentResource):
             }
         ]
 
+    def _stateful_set(
+        self,
+        name: str,
+        role: str,
+        labels: dict[str, str],
+        replicas: int,
+        pod: dict[str, Any],
+        annotations: dict[str, str],
+        claims: list[dict[str, Any]],
+        depends_on: list[pulumi.Resource],
+    ) -> k8s.apps.v1.StatefulSet:
+        """A StatefulSet served by the '<role>-headless' Service; its pods start in parallel (the
+        replicas are peers, not a chain) and carry 'annotations' (a config digest rolls them)."""
+        return k8s.apps.v1.StatefulSet(
+            f"{name}-{role}",
+            metadata=self._metadata(role, labels),
+            spec={
+                "replicas": replicas,
+                "serviceName": f"{role}-headless",
+                "podManagementPolicy": "Parallel",
+                "selector": {"matchLabels": selector_labels(labels)},
+                "template": {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod},
+                "volumeClaimTemplates": claims,
+            },
+            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=depends_on)),
+        )
+
     def _headless_and_service(self, role: str, labels: dict[str, str], ports: dict[str, int], name: str) -> None:
         """A ClusterIP Service for clients and a headless one giving each StatefulSet pod a DNS name."""
         selector = selector_labels(labels)

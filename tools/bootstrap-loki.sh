@@ -16,26 +16,11 @@
 # and is renamed into place only when complete. Uses the Go module proxy only. Non-interactive.
 set -Eeuo pipefail
 
-PROG=bootstrap-loki
+# shellcheck disable=SC2034  # read by lib/bootstrap-common.sh
+PROG=bootstrap-loki USAGE_LINES=3,16
 MODULE=github.com/grafana/loki/v3
-log() { printf '[%s] %s\n' "$PROG" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-usage() { sed -n '3,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
-
-on_err() {
-  log "FAILED (exit $1) at line $2 of $0"
-  [ -n "${WORK:-}" ] && log "work dir kept for inspection: $WORK"
-}
-trap 'on_err $? $LINENO' ERR
-
-PRINT_ONLY=0
-for arg in "$@"; do
-  case "$arg" in
-    --print-bin-dir) PRINT_ONLY=1 ;;
-    -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument: $arg" ;;
-  esac
-done
+# shellcheck source-path=SCRIPTDIR source=lib/bootstrap-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bootstrap-common.sh" "$@"
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PIN_FILE=$SCRIPT_DIR/../components/logging/loki_config.py

@@ -32,26 +32,10 @@ ALERTMANAGER_VERSION=0.28.1
 # Bump when the build recipe below changes (recorded in BUILDINFO).
 RECIPE_REV=1
 
-PROG=bootstrap-prometheus-tools
-log() { printf '[%s] %s\n' "$PROG" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-on_err() {
-  log "FAILED (exit $1) at line $2 of $0${STEP:+ during: $STEP}"
-  [ -n "${WORK:-}" ] && log "work dir kept for inspection: $WORK"
-}
-trap 'on_err $? $LINENO' ERR
-
-usage() { sed -n '3,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
-
-PRINT_ONLY=0
-for arg in "$@"; do
-  case "$arg" in
-    --print-bin-dir) PRINT_ONLY=1 ;;
-    -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument: $arg" ;;
-  esac
-done
+# shellcheck disable=SC2034  # read by lib/bootstrap-common.sh
+PROG=bootstrap-prometheus-tools USAGE_LINES=3,24
+# shellcheck source-path=SCRIPTDIR source=lib/bootstrap-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bootstrap-common.sh" "$@"
 
 CACHE=${KEELSON_TOOLCHAIN_CACHE:-${HOME:?HOME is not set}/.cache/keelson/toolchain}
 KEY="prometheus-tools-${PROMETHEUS_VERSION}-am${ALERTMANAGER_VERSION}"

@@ -32,27 +32,10 @@ set -Eeuo pipefail
 # are not reused.
 RECIPE_REV=1
 
-PROG=bootstrap-pulumi
-log() { printf '[%s] %s\n' "$PROG" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-# Any unexpected failure still names the component being built.
-on_err() {
-  log "FAILED (exit $1) at line $2 of $0${COMP:+ while building component $COMP ($DESC)}"
-  [ -n "${WORK:-}" ] && log "work dir kept for inspection: $WORK"
-}
-trap 'on_err $? $LINENO' ERR
-
-usage() { sed -n '3,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
-
-PRINT_ONLY=0
-for arg in "$@"; do
-  case "$arg" in
-    --print-bin-dir) PRINT_ONLY=1 ;;
-    -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument: $arg" ;;
-  esac
-done
+# shellcheck disable=SC2034  # read by lib/bootstrap-common.sh
+PROG=bootstrap-pulumi USAGE_LINES=3,14
+# shellcheck source-path=SCRIPTDIR source=lib/bootstrap-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bootstrap-common.sh" "$@"
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VERSIONS_FILE=${KEELSON_PULUMI_VERSIONS_FILE:-$SCRIPT_DIR/pulumi-versions.env}
@@ -123,7 +106,7 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 # Build helpers. Each component build runs with COMP, DESC, WORK, LOG and OUT set.
-COMP="" DESC="" WORK="" LOG="" OUT=""
+COMP="" DESC="" LOG="" OUT=""
 
 fail() { # step, rc
   log "FAILED: component $COMP ($DESC), step: $1 (exit $2)"
@@ -174,6 +157,7 @@ TIMINGS=()
 install_component() { # key, description, build function
   local key=$1 start final
   COMP=$1 DESC=$2
+  STEP="building component $COMP ($DESC)"
   final="$CACHE/$key"
   start=$SECONDS
   if [ -d "$final/bin" ]; then
@@ -820,7 +804,8 @@ install_component "$K_LANG" "python language host on github.com/pulumi/pulumi/sd
 install_component "$K_K8S" "github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION as $PULUMI_KUBERNETES_VERSION" build_kubernetes
 install_component "$K_RANDOM" "random provider $PULUMI_RANDOM_VERSION from terraform-provider-random@$TF_PROVIDER_RANDOM_MODULE_VERSION + bridge v$PULUMI_TERRAFORM_BRIDGE_VERSION" build_random
 
-COMP=bin DESC="assemble $BIN_DIR"
+# shellcheck disable=SC2034  # STEP names the step in lib/bootstrap-common.sh failure reports
+COMP=bin DESC="assemble $BIN_DIR" STEP="assembling $BIN_DIR"
 if bin_complete; then
   log "[bin] up to date ($BIN_DIR)"
 else

@@ -23,7 +23,10 @@ usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 case "${1:-}" in
   -h|--help) usage; exit 0 ;;
 esac
-[ $# -ge 1 ] && [ $# -le 2 ] || { usage >&2; die "expected a project and at most a version, got $# arguments"; }
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+  usage >&2
+  die "expected a project and at most a version, got $# arguments"
+fi
 PROJECT=$1
 shift
 case "$PROJECT" in
@@ -75,7 +78,7 @@ if [ $STATUS -ne 0 ] || [ -n "$ERROR" ] || [ -z "$MODULE_DIR" ]; then
   die "could not download $MODULE@v$VERSION${ERROR:+ (${ERROR%.})}. List the versions the proxy serves with: go list -m -versions $MODULE"
 fi
 
-CRDS=("$MODULE_DIR"/$CRD_DIR/*.yaml)
+CRDS=("$MODULE_DIR/$CRD_DIR"/*.yaml)
 [ -e "${CRDS[0]}" ] || die "$MODULE@v$VERSION has no $CRD_DIR/*.yaml in $MODULE_DIR; pick another version"
 
 STAGE=$WORK/crds

@@ -361,27 +361,18 @@ class LoggingStack(PlatformComponent):
             [container], "loki", selector, writable_paths=["/tmp"], volumes=volumes, termination_grace_period_seconds=60
         )
         self._headless_and_service("loki", labels, {"http": HTTP_PORT}, name)
-        k8s.apps.v1.StatefulSet(
-            f"{name}-loki",
-            metadata=self._metadata("loki", labels),
-            spec={
-                "replicas": spec.replicas,
-                "serviceName": "loki-headless",
-                "podManagementPolicy": "Parallel",
-                "selector": {"matchLabels": selector},
-                "template": {
-                    "metadata": {
-                        "labels": labels,
-                        "annotations": {
-                            **_scrape_annotations(HTTP_PORT, "/metrics"),
-                            "keelson.dev/config-hash": config_digest(self.loki_config, self.loki_rules),
-                        },
-                    },
-                    "spec": pod,
-                },
-                "volumeClaimTemplates": claims,
+        self._stateful_set(
+            name,
+            "loki",
+            labels,
+            spec.replicas,
+            pod,
+            {
+                **_scrape_annotations(HTTP_PORT, "/metrics"),
+                "keelson.dev/config-hash": config_digest(self.loki_config, self.loki_rules),
             },
-            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[config_map, rules_map])),
+            claims,
+            [config_map, rules_map],
         )
         collector = selector_labels(_labels("fluent-bit", args.environment, args.fluent_bit.image))
         _, alertmanager_port = url_parts(args.alerts.alertmanager_url)

@@ -287,27 +287,16 @@ class MonitoringStack(PlatformComponent):
             termination_grace_period_seconds=120,
         )
         self._footprints["prometheus"] = pod_footprint(pod, spec.replicas)
-        self.prometheus = k8s.apps.v1.StatefulSet(
-            f"{name}-prometheus",
-            metadata=self._metadata("prometheus", labels),
-            spec={
-                "replicas": spec.replicas,
-                "serviceName": "prometheus-headless",
-                "podManagementPolicy": "Parallel",
-                "selector": {"matchLabels": selector},
-                "template": {
-                    "metadata": {
-                        "labels": labels,
-                        # A config or rule change rolls the pods, so what runs is what was reviewed.
-                        "annotations": {"keelson.dev/config-hash": config_digest(config, self.rule_files)},
-                    },
-                    "spec": pod,
-                },
-                "volumeClaimTemplates": claims,
-            },
-            opts=pulumi.ResourceOptions.merge(
-                self._child, pulumi.ResourceOptions(depends_on=[self.prometheus_config, self.prometheus_rules])
-            ),
+        self.prometheus = self._stateful_set(
+            name,
+            "prometheus",
+            labels,
+            spec.replicas,
+            pod,
+            # A config or rule change rolls the pods, so what runs is what was reviewed.
+            {"keelson.dev/config-hash": config_digest(config, self.rule_files)},
+            claims,
+            [self.prometheus_config, self.prometheus_rules],
         )
         self._prometheus_network_policy(name, labels)
         self._disruption_budget(name, "prometheus", labels, spec.replicas)
@@ -436,20 +425,8 @@ class MonitoringStack(PlatformComponent):
         self._headless_and_service("alertmanager", labels, ports, name)
         pod = hardened_pod_spec([container], "alertmanager", selector, volumes=volumes)
         self._footprints["alertmanager"] = pod_footprint(pod, spec.replicas)
-        k8s.apps.v1.StatefulSet(
-            f"{name}-alertmanager",
-            metadata=self._metadata("alertmanager", labels),
-            spec={
-                "replicas": spec.replicas,
-                "serviceName": "alertmanager-headless",
-                "podManagementPolicy": "Parallel",
-                "selector": {"matchLabels": selector},
-                "template": {
-                    "metadata": {"labels": labels, "annotations": {"keelson.dev/config-hash": config_digest(config)}},
-                    "spec": pod,
-                },
-            },
-            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=depends)),
+        self._stateful_set(
+            name, "alertmanager", labels, spec.replicas, pod, {"keelson.dev/config-hash": config_digest(config)}, [], depends
         )
         egress_ports = [{"protocol": "TCP", "port": 443}]
         if args.channels.email is not None:
