@@ -6,13 +6,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 CHECKOV_VENV := .venv-checkov
+POLICY_VENV := policy/.venv
 STACK ?= local
 
-.PHONY: help venv checkov toolchain prometheus-tools loki system-tools up preview test clean
+.PHONY: help venv checkov policy-venv actionlint toolchain prometheus-tools loki system-tools up preview policy-preview test clean
 
 help:
 	@echo "make up       - deploy the '$(STACK)' stack (default: local, rendered to ./rendered, no cluster)"
 	@echo "make preview  - pulumi preview on STACK=<stack>"
+	@echo "make policy-preview - pulumi preview on STACK=<stack> with the hardening policy pack"
 	@echo "make test     - every test layer: builders, settings, components, program, schemas, checkov, engine"
 
 venv: $(VENV)/.installed
@@ -26,6 +28,16 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
+
+# The policy pack's own virtualenv: pulumi-policy pins protobuf 5.x, which the program's .venv does not share.
+policy-venv: $(POLICY_VENV)/.installed
+$(POLICY_VENV)/.installed: policy/requirements.txt
+	$(PYTHON) -m venv $(POLICY_VENV)
+	$(POLICY_VENV)/bin/pip install --quiet --disable-pip-version-check -r policy/requirements.txt
+	touch $@
+
+actionlint:
+	tools/bootstrap-actionlint.sh >/dev/null
 
 toolchain:
 	tools/bootstrap-pulumi.sh >/dev/null
@@ -46,7 +58,10 @@ up: venv toolchain
 preview: venv toolchain
 	tools/pulumi.sh preview --stack $(STACK)
 
-test: venv checkov system-tools prometheus-tools loki toolchain
+policy-preview: venv policy-venv toolchain
+	tools/pulumi.sh preview --stack $(STACK) --policy-pack policy
+
+test: venv checkov policy-venv system-tools prometheus-tools loki toolchain actionlint
 	mkdir -p build
 	$(VENV)/bin/python -m pytest --junitxml=build/test-results.xml $(PYTEST_ARGS)
 	$(VENV)/bin/python tools/check_layers.py build/test-results.xml

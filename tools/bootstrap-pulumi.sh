@@ -31,6 +31,9 @@ set -Eeuo pipefail
 # Bump when the build recipe below changes, so cached components built by an older recipe
 # are not reused.
 RECIPE_REV=1
+# Bump when the language host source below changes: only that component is rebuilt.
+# 2: RunPlugin, so `pulumi preview --policy-pack <dir>` runs Python policy packs.
+LANGHOST_REV=2
 
 # shellcheck disable=SC2034  # read by lib/bootstrap-common.sh
 PROG=bootstrap-pulumi USAGE_LINES=3,14
@@ -52,7 +55,7 @@ CACHE=${KEELSON_TOOLCHAIN_CACHE:-${HOME:?HOME is not set}/.cache/keelson/toolcha
 K8S_SHORT=${PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION##*-}
 TF_RANDOM_SHORT=${TF_PROVIDER_RANDOM_MODULE_VERSION##*-}
 K_PULUMI="pulumi-${PULUMI_VERSION}"
-K_LANG="pulumi-language-python-${PULUMI_VERSION}-r${RECIPE_REV}"
+K_LANG="pulumi-language-python-${PULUMI_VERSION}-r${RECIPE_REV}-h${LANGHOST_REV}"
 K_K8S="pulumi-resource-kubernetes-${PULUMI_KUBERNETES_VERSION}-${K8S_SHORT}"
 K_RANDOM="pulumi-resource-random-${PULUMI_RANDOM_VERSION}-tf${TF_RANDOM_SHORT}-bridge${PULUMI_TERRAFORM_BRIDGE_VERSION}-r${RECIPE_REV}"
 COMPONENTS=("$K_PULUMI" "$K_LANG" "$K_K8S" "$K_RANDOM")
@@ -219,7 +222,8 @@ EOF
 // be fetched from the Go module proxy available to Keelson, so this small host is built instead,
 // on top of the matching github.com/pulumi/pulumi/sdk/v3 module. It implements what
 // `pulumi preview/up/destroy/refresh/install/about` need, and runs programs through the
-// upstream `pulumi-language-python-exec` script that sits next to this binary.
+// upstream `pulumi-language-python-exec` script that sits next to this binary. RunPlugin runs
+// Python policy packs (`pulumi preview --policy-pack <dir>`) the way the upstream host does.
 package main
 
 import (
@@ -507,6 +511,59 @@ func (h *pythonHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulum
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
 	return &pulumirpc.RunResponse{}, nil
+}
+
+// RunPlugin runs a Python plugin directory the engine hands to its language host, such as a policy
+// pack (a PulumiPolicy.yaml with `runtime: python`), as the upstream host does for a bare
+// directory: `python <plugin dir> <args...>` runs the plugin's __main__.py in the plugin's own
+// virtualenv (runtime option `virtualenv`, default `venv`), with the engine's environment, and
+// streams its stdout (where the analyzer prints its port) and stderr back to the engine.
+func (h *pythonHost) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	info := req.GetInfo()
+	tc, err := resolvePluginToolchain(info)
+	if err != nil {
+		return err
+	}
+	args := append([]string{info.GetProgramDirectory()}, req.GetArgs()...)
+	cmd, err := tc.Command(server.Context(), args...)
+	if err != nil {
+		return err
+	}
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	cmd.Dir = req.GetPwd()
+	cmd.Env = append(cmd.Env, req.GetEnv()...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return server.Send(&pulumirpc.RunPluginResponse{
+				//nolint:gosec // exit codes fit in 8 bits
+				Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(exitErr.ExitCode())},
+			})
+		}
+		return fmt.Errorf("could not run python plugin %s: %w", info.GetProgramDirectory(), err)
+	}
+	return closer.Close()
+}
+
+// resolvePluginToolchain is resolveToolchain for plugins: like the upstream host, a pip plugin
+// without a `virtualenv` option uses `venv` beside it, never the ambient Python.
+func resolvePluginToolchain(info *pulumirpc.ProgramInfo) (toolchain.Toolchain, error) {
+	name := strings.ToLower(optString(info, "toolchain"))
+	if optString(info, "virtualenv") == "" && (name == "" || name == "auto" || name == "pip") {
+		opts := toolchain.PythonOptions{
+			Root:       info.GetRootDirectory(),
+			ProgramDir: info.GetProgramDirectory(),
+			Virtualenv: "venv",
+			Toolchain:  toolchain.Pip,
+		}
+		return toolchain.ResolveToolchain(opts)
+	}
+	return resolveToolchain(info)
 }
 
 type streamWriter struct {

@@ -25,6 +25,9 @@ LAYERS = {
     "tests.test_logging_stack": "LoggingStack under mocks",
     "tests.test_fluent_bit": "Fluent Bit parsing (real rules, lua)",
     "tests.test_loki": "real Loki: verify-config, push, query",
+    "tests.test_workflows": "GitHub workflows (actionlint)",
+    "tests.test_policy_pack": "policy pack (rules, real engine)",
+    "tests.test_example_consumer": "wheel and example consumer",
 }
 
 

@@ -267,7 +267,15 @@ class LoggingStack(PlatformComponent):
         pod["tolerations"] = [{"operator": "Exists"}]
         k8s.apps.v1.DaemonSet(
             f"{name}-fluent-bit",
-            metadata=self._metadata("fluent-bit", labels),
+            metadata=self._metadata(
+                "fluent-bit",
+                labels,
+                # The policy pack's run-as-non-root exemption; the reason is FluentBitSpec's.
+                annotations={
+                    "policy.keelson.dev/allow-root": "reads root-owned container logs under /var/log and keeps its "
+                    "position database in a root-owned host path; every capability dropped, read-only root filesystem"
+                },
+            ),
             spec={
                 "revisionHistoryLimit": 5,
                 "selector": {"matchLabels": selector},
