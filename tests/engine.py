@@ -62,20 +62,34 @@ class Result:
 class Project:
     """A copy of the Keelson project wired to its own backend and plugin home."""
 
-    def __init__(self, workdir: Path):
+    def __init__(
+        self,
+        workdir: Path,
+        source: Path | None = None,
+        venv: Path | None = None,
+        render_stacks: tuple[str, ...] = ("local",),
+    ):
+        """Copy Keelson (or the Pulumi project at 'source') into 'workdir', on the virtualenv 'venv'
+        (default: the running one); 'render_stacks' render to a folder and must see no kubeconfig."""
         self.workdir = workdir
         self.state = workdir / ".pulumi" / "state"
         self.home = workdir / ".pulumi" / "home"
-        for name in PROJECT_FILES:
-            shutil.copy2(ROOT / name, workdir / name)
-        for name in PROJECT_DIRS:
-            shutil.copytree(ROOT / name, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
-        (workdir / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+        self.render_stacks = render_stacks
+        if source is None:
+            for name in PROJECT_FILES:
+                shutil.copy2(ROOT / name, workdir / name)
+            for name in PROJECT_DIRS:
+                shutil.copytree(ROOT / name, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copytree(
+                source, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "rendered", ".venv")
+            )
+        (workdir / ".venv").symlink_to(venv or Path(sys.prefix), target_is_directory=True)
         self.state.mkdir(parents=True)
         self.home.mkdir(parents=True)
         bin_dir = toolchain_bin_dir()
         self.env = {
-            **{key: value for key, value in os.environ.items() if not key.startswith(("PULUMI_", "KUBE"))},
+            **{key: value for key, value in os.environ.items() if not key.startswith(("PULUMI_", "KUBE", "PYTHONPATH"))},
             "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
             "PULUMI_HOME": str(self.home),
             "PULUMI_BACKEND_URL": f"file://{self.state}",
@@ -93,7 +107,7 @@ class Project:
     def pulumi(self, *args: str, check: bool = True, timeout: int = 900) -> Result:
         command = ["pulumi", *args, "--non-interactive", "--color", "never"]
         env = dict(self.env)
-        if "local" in args and "--stack" in args:
+        if "--stack" in args and set(self.render_stacks) & set(args):
             # Render mode refuses any kubeconfig, and needs none.
             env.pop("KUBECONFIG", None)
         completed = subprocess.run(command, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=timeout)

@@ -17,7 +17,7 @@ import pytest
 
 import harness
 from conftest import BUILD, FIGURES
-from engine import PASSPHRASE, Project, toolchain_bin_dir
+from engine import Project
 
 EXAMPLE = harness.ROOT / "examples" / "consumer"
 CONSUMER_VENV = BUILD / "consumer-venv"
@@ -124,31 +124,9 @@ def test_the_example_consumer_builds_a_hardened_app_in_a_governed_namespace_unde
     assert {resource.manifest["metadata"].get("namespace", "shop") for resource in objects if resource.kind != "Namespace"} == {"shop"}
 
 
-class ExampleCopy(Project):
+def ExampleCopy(workdir: Path, python: Path) -> Project:  # noqa: N802 - reads like the class it returns
     """examples/consumer copied to a temp dir, on the consumer virtualenv, with Project's offline backend."""
-
-    def __init__(self, workdir: Path, python: Path):  # Project.__init__ copies Keelson's own files
-        self.workdir = workdir
-        self.state = workdir / ".pulumi" / "state"
-        self.home = workdir / ".pulumi" / "home"
-        shutil.copytree(EXAMPLE, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "rendered", ".venv"))
-        (workdir / ".venv").symlink_to(python.parent.parent, target_is_directory=True)
-        self.state.mkdir(parents=True)
-        self.home.mkdir(parents=True)
-        bin_dir = toolchain_bin_dir()
-        self.env = {
-            **{key: value for key, value in os.environ.items() if not key.startswith(("PULUMI_", "KUBE", "PYTHONPATH"))},
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PULUMI_HOME": str(self.home),
-            "PULUMI_BACKEND_URL": f"file://{self.state}",
-            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
-            "PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true",
-            "NO_COLOR": "1",
-        }
-        self._install_plugins(bin_dir)
+    return Project(workdir, source=EXAMPLE, venv=python.parent.parent, render_stacks=("dev",))
 
 
 def test_the_real_engine_previews_the_example_on_a_render_mode_provider(consumer_python, tmp_path):

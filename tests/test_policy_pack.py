@@ -5,9 +5,7 @@ firing on a deliberately unsafe program."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +14,7 @@ import pytest
 
 import harness
 from conftest import FIGURES
-from engine import PASSPHRASE, Project, toolchain_bin_dir
+from engine import Project
 
 POLICY_DIR = harness.ROOT / "policy"
 POLICY_PYTHON = POLICY_DIR / ".venv" / "bin" / "python"
@@ -311,31 +309,9 @@ def test_the_pack_runs_every_rule_through_pulumi_policys_validation_args(policy_
         assert found[name][0][1] == "urn:pulumi:dev::probe::kubernetes:apps/v1:Deployment::web", f"{name} names no URN"
 
 
-class ProgramCopy(Project):
+def ProgramCopy(source: Path, workdir: Path) -> Project:  # noqa: N802 - reads like the class it returns
     """Any Pulumi program (not Keelson's) copied to a temp dir, with Project's offline backend and plugins."""
-
-    def __init__(self, source: Path, workdir: Path):  # noqa: D107 - Project.__init__ copies Keelson's files
-        self.workdir = workdir
-        self.state = workdir / ".pulumi" / "state"
-        self.home = workdir / ".pulumi" / "home"
-        shutil.copytree(source, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "rendered", ".venv"))
-        (workdir / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
-        self.state.mkdir(parents=True)
-        self.home.mkdir(parents=True)
-        bin_dir = toolchain_bin_dir()
-        self.env = {
-            **{key: value for key, value in os.environ.items() if not key.startswith(("PULUMI_", "KUBE"))},
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PULUMI_HOME": str(self.home),
-            "PULUMI_BACKEND_URL": f"file://{self.state}",
-            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
-            "PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true",
-            "NO_COLOR": "1",
-        }
-        self._install_plugins(bin_dir)
+    return Project(workdir, source=source, render_stacks=("dev",))
 
 
 VIOLATION = re.compile(r"^\s*- \[(?P<level>\w+)\]\s+(?P<policy>[\w.-]+)\s+\((?P<resource>[^)]*)\)\n(?:.*\n)*?\s*(?P<message>\[(?P=policy)\] .+)$", re.MULTILINE)
