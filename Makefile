@@ -9,13 +9,14 @@ CHECKOV_VENV := .venv-checkov
 POLICY_VENV := policy/.venv
 STACK ?= local
 
-.PHONY: help venv checkov policy-venv actionlint toolchain prometheus-tools loki system-tools up preview policy-preview test clean
+.PHONY: help venv checkov policy-venv actionlint toolchain prometheus-tools loki system-tools up preview policy-preview test bench clean
 
 help:
 	@echo "make up       - deploy the '$(STACK)' stack (default: local, rendered to ./rendered, no cluster)"
 	@echo "make preview  - pulumi preview on STACK=<stack>"
 	@echo "make policy-preview - pulumi preview on STACK=<stack> with the hardening policy pack"
 	@echo "make test     - every test layer: builders, settings, components, program, schemas, checkov, engine"
+	@echo "make bench    - benchmarks: one table, written to bench/RESULTS.md (BENCH_ARGS=--quick for a smoke run)"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
@@ -65,6 +66,9 @@ test: venv checkov policy-venv system-tools prometheus-tools loki toolchain acti
 	mkdir -p build
 	$(VENV)/bin/python -m pytest --junitxml=build/test-results.xml $(PYTEST_ARGS)
 	$(VENV)/bin/python tools/check_layers.py build/test-results.xml
+
+bench: venv toolchain
+	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build rendered .pulumi

@@ -6,6 +6,8 @@ MonitoringStack that scrapes them and routes their alerts, the LoggingStack that
 their logs, and the CertIssuer whose ClusterIssuer signs every Ingress certificate.
 """
 
+import gc
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -13,6 +15,11 @@ from components.footprint import total
 
 from components import CertIssuer, GovernedNamespace, GovernedNamespaceArgs, HardenedApp, LoggingStack, MonitoringStack
 from settings import SettingsError, load_settings
+
+# The SDK keeps thousands of Outputs and asyncio tasks alive per hundred resources; CPython's default
+# thresholds then run ever longer full collections, which made large stacks scale worse than
+# linearly (bench/RESULTS.md, section 3). Collecting less often keeps registration time linear.
+gc.set_threshold(10_000, 10, 10)
 
 try:
     settings = load_settings()

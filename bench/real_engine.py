@@ -1,0 +1,160 @@
+"""The real Pulumi engine, offline: Keelson against a minimal program with as many bare resources.
+
+Both run on throw-away copies made by tests/engine.py's Project (file backend, own PULUMI_HOME,
+passphrase `keelson-example`, no cluster, the running virtualenv symlinked). The baseline is
+generated into a temp dir with Keelson's Pulumi.yaml runtime settings; it registers a render-mode
+Kubernetes provider and as many bare ConfigMaps as make its resource count equal Keelson's.
+
+    preview --stack production   Keelson's provider has no cluster; the baseline's renders
+                                 (the stack is created once; previews leave no state)
+    up --stack local, cold       fresh state (stack removed and re-created, rendered/ deleted)
+    up --stack local, warm       a second up, nothing changed
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import ROOT, median, write_json  # noqa: E402
+
+import yaml  # noqa: E402
+
+from engine import Project  # noqa: E402  (tests/engine.py)
+
+BASELINE_PROGRAM = '''"""Baseline for bench/real_engine.py: a render-mode provider and N bare ConfigMaps."""
+import pulumi
+import pulumi_kubernetes as k8s
+
+count = pulumi.Config().require_int("configMaps")
+provider = k8s.Provider("kubernetes", render_yaml_to_directory="rendered")
+on_provider = pulumi.ResourceOptions(provider=provider)
+for index in range(count):
+    k8s.core.v1.ConfigMap(
+        f"baseline-{index:04d}",
+        metadata={"name": f"baseline-{index:04d}", "namespace": "default"},
+        data={"index": str(index)},
+        opts=on_provider,
+    )
+'''
+
+BASELINE_FIXED = 2
+"""Resources of the baseline besides its ConfigMaps: the Stack and the provider."""
+
+
+def baseline_project(workdir: Path) -> Project:
+    """The minimal program, in a Project wired exactly like Keelson's copy (tests/engine.py); both
+    of its stacks render, so neither sees a kubeconfig."""
+    source, copy = workdir / "source", workdir / "project"
+    source.mkdir()
+    copy.mkdir()
+    runtime = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["runtime"]
+    (source / "Pulumi.yaml").write_text(
+        yaml.safe_dump({"name": "keelson-baseline", "description": "bench baseline", "runtime": runtime})
+    )
+    (source / "__main__.py").write_text(BASELINE_PROGRAM)
+    return Project(copy, source=source, render_stacks=("local", "production"))
+
+
+def _init(project: Project, stack: str, resources: int | None) -> None:
+    """Create 'stack'; for the baseline ('resources' given), sized to that many resources in all."""
+    project.init_stack(stack)
+    if resources is not None:
+        project.pulumi("config", "set", "--stack", stack, "configMaps", str(resources - BASELINE_FIXED))
+
+
+def _count(summary: str, *labels: str) -> int:
+    total = 0
+    for label in labels:
+        match = re.search(rf"(\d+) {label}", summary)
+        total += int(match.group(1)) if match else 0
+    return total
+
+
+def _timed(project: Project, *args: str) -> tuple[float, str]:
+    started = time.perf_counter()
+    result = project.pulumi(*args)
+    return time.perf_counter() - started, result.summary()
+
+
+def _fresh_stack(project: Project, stack: str, resources: int | None) -> None:
+    """Forget the stack's state and rendered files (its config file stays), so the next up starts cold."""
+    project.pulumi("stack", "rm", stack, "--force", "--yes", "--preserve-config", check=False)
+    shutil.rmtree(project.workdir / "rendered", ignore_errors=True)
+    _init(project, stack, resources)
+
+
+FIGURES = ("preview_production", "up_local_cold", "up_local_warm")
+
+
+def real_engine(repeats: int) -> dict[str, Any]:
+    """Keelson and the baseline, alternated run by run so that a noisy spell hits both alike.
+
+    One untimed round first (it also tells the baseline how many resources to register), then
+    'repeats' rounds of: preview production; fresh local stack, cold up, warm up.
+    """
+    runs: dict[str, dict[str, list[float]]] = {"keelson": {f: [] for f in FIGURES}, "baseline": {f: [] for f in FIGURES}}
+    counts: dict[str, dict[str, int]] = {"keelson": {}, "baseline": {}}
+    with tempfile.TemporaryDirectory(prefix="keelson-bench-") as keelson_dir, tempfile.TemporaryDirectory(
+        prefix="keelson-baseline-"
+    ) as baseline_dir:
+        projects = {"keelson": Project(Path(keelson_dir)), "baseline": baseline_project(Path(baseline_dir))}
+
+        def size(name: str, stack: str) -> int | None:
+            """Resources the baseline must register on 'stack': as many as Keelson did."""
+            return None if name == "keelson" else counts["keelson"][stack]
+
+        for name, project in projects.items():
+            _init(project, "production", size(name, "production"))
+            _, summary = _timed(project, "preview", "--stack", "production")
+            counts[name]["production"] = _count(summary, "to create")
+            _init(project, "local", size(name, "local"))
+            _, summary = _timed(project, "up", "--stack", "local", "--yes", "--skip-preview")
+            counts[name]["local"] = _count(summary, "created")
+        for _ in range(repeats):
+            for name, project in projects.items():
+                seconds, _ = _timed(project, "preview", "--stack", "production")
+                runs[name]["preview_production"].append(seconds)
+        for _ in range(repeats):
+            for name, project in projects.items():
+                _fresh_stack(project, "local", size(name, "local"))
+                seconds, summary = _timed(project, "up", "--stack", "local", "--yes", "--skip-preview")
+                runs[name]["up_local_cold"].append(seconds)
+                assert _count(summary, "created") == counts[name]["local"], summary
+                seconds, summary = _timed(project, "up", "--stack", "local", "--yes", "--skip-preview")
+                runs[name]["up_local_warm"].append(seconds)
+                assert _count(summary, "unchanged") == counts[name]["local"], summary
+    result: dict[str, Any] = {"repeats": repeats}
+    for name in projects:
+        result[name] = {
+            figure: {
+                "median": median(runs[name][figure]),
+                "runs": runs[name][figure],
+                "resources": counts[name]["production" if figure == "preview_production" else "local"],
+            }
+            for figure in FIGURES
+        }
+    result["ratios"] = {
+        figure: result["keelson"][figure]["median"] / result["baseline"][figure]["median"] for figure in FIGURES
+    }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", help="write the JSON result here instead of printing it")
+    options = parser.parse_args()
+    write_json(options.out, real_engine(options.repeats))
+
+
+if __name__ == "__main__":
+    main()
