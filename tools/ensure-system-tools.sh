@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need when they are missing: lua5.4, which runs the Fluent
-# Bit severity filter (components/logging/normalize.lua) against sample records. Needs root (as in
-# CI) or sudo.
+# Bit severity filter (components/logging/normalize.lua) against sample records, and shellcheck,
+# which actionlint runs on the workflows' scripts. Needs root (as in CI) or sudo.
 set -euo pipefail
-command -v lua5.4 >/dev/null 2>&1 && exit 0
+missing=()
+command -v lua5.4 >/dev/null 2>&1 || missing+=(lua5.4)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+((${#missing[@]} == 0)) && exit 0
 sudo=""
 if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null 2>&1 || { echo "need root to apt-get install lua5.4" >&2; exit 1; }
+  command -v sudo >/dev/null 2>&1 || { echo "need root to apt-get install ${missing[*]}" >&2; exit 1; }
   sudo="sudo"
 fi
-echo "installing lua5.4 from Debian's packages" >&2
+echo "installing ${missing[*]} from Debian's packages" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends lua5.4 >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
