@@ -71,15 +71,6 @@ LOG=$WORK/build.log
 : >"$LOG"
 START=$SECONDS
 
-fail() { # step, rc
-  log "FAILED: $1 (exit $2)"
-  if [ -s "$LOG" ]; then
-    log "last 40 lines of $LOG:"
-    tail -n 40 "$LOG" >&2 || true
-  fi
-  log "work dir kept for inspection: $WORK"
-  exit 1
-}
 
 step() { # description, command...
   local desc=$1 rc=0

@@ -100,15 +100,6 @@ mkdir -p "$OUT/bin" "$WORK/src"
 : >"$LOG"
 STEP=""
 
-fail() { # step, rc
-  log "FAILED: $1 (exit $2)"
-  if [ -s "$LOG" ]; then
-    log "last 40 lines of $LOG:"
-    tail -n 40 "$LOG" >&2 || true
-  fi
-  log "work dir kept for inspection: $WORK"
-  exit 1
-}
 
 step() { # description, command...: logs to $LOG, fails with the log tail
   local rc=0

@@ -111,15 +111,6 @@ fi
 # Build helpers. Each component build runs with COMP, DESC, WORK, LOG and OUT set.
 COMP="" DESC="" LOG="" OUT=""
 
-fail() { # step, rc
-  log "FAILED: component $COMP ($DESC), step: $1 (exit $2)"
-  if [ -n "$LOG" ] && [ -s "$LOG" ]; then
-    log "last 40 lines of $LOG:"
-    tail -n 40 "$LOG" >&2 || true
-  fi
-  [ -n "$WORK" ] && log "work dir kept for inspection: $WORK"
-  exit 1
-}
 
 step() { # step description, then the command; runs in a subshell-free way, logging to $LOG
   local desc=$1 rc=0

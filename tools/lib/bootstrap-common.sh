@@ -17,6 +17,19 @@ on_err() {
 }
 trap 'on_err $? $LINENO' ERR
 
+# A build step that failed: name it, show the tail of the build log ${LOG}, keep ${WORK}.
+fail() { # step, rc
+  local context=""
+  [ -n "${STEP:-}" ] && [ "$STEP" != "$1" ] && context="$STEP, step: "
+  log "FAILED: $context$1 (exit $2)"
+  if [ -n "${LOG:-}" ] && [ -s "$LOG" ]; then
+    log "last 40 lines of $LOG:"
+    tail -n 40 "$LOG" >&2 || true
+  fi
+  [ -n "${WORK:-}" ] && log "work dir kept for inspection: $WORK"
+  exit 1
+}
+
 # shellcheck disable=SC2034  # PRINT_ONLY is read by the sourcing script
 PRINT_ONLY=0
 # shellcheck disable=SC2034
