@@ -40,3 +40,43 @@ for arg in "$@"; do
     *) usage >&2; die "unknown argument: $arg" ;;
   esac
 done
+
+# find_go: set GO and GOVER to the Go toolchain on PATH (or /usr/local/go), or die naming how to get
+# it; builds stay offline-reproducible: no toolchain download, no cgo, module mode.
+# shellcheck disable=SC2034  # GOVER and MOD_GOMOD are read by the sourcing scripts
+find_go() {
+  GO=$(command -v go || true)
+  [ -n "$GO" ] || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go; } || true
+  [ -n "$GO" ] || die "go not found on PATH (install Go >= 1.26 from https://go.dev/dl/ or Debian's golang package)"
+  GOVER=$("$GO" env GOVERSION 2>/dev/null) || die "'$GO env GOVERSION' failed"
+  export GOTOOLCHAIN=local CGO_ENABLED=0
+  export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+}
+
+# run_step DESCRIPTION COMMAND...: run COMMAND with its output appended to ${LOG}; on failure,
+# fail() names the step and shows the log's tail.
+run_step() {
+  local desc=$1 rc=0
+  shift
+  log "  $desc"
+  printf '\n### %s\n$ %s\n' "$desc" "$*" >>"$LOG"
+  "$@" >>"$LOG" 2>&1 || rc=$?
+  [ "$rc" = 0 ] || fail "$desc" "$rc"
+}
+
+# download_module MODULE@VERSION: `go mod download` it (proxy only) and set MOD_DIR and MOD_GOMOD
+# (its read-only directory and go.mod in the module cache), or fail naming how to list versions.
+# shellcheck disable=SC2034
+download_module() {
+  local mv=$1 json err
+  log "  go mod download $mv"
+  json=$(cd "${WORK:-/tmp}" && "$GO" mod download -json "$mv" 2>&1) || true
+  printf '\n### go mod download -json %s\n%s\n' "$mv" "$json" >>"$LOG"
+  MOD_DIR=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' | head -n1)
+  MOD_GOMOD=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p' | head -n1)
+  err=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' | head -n1)
+  if [ -z "$MOD_DIR" ] || [ ! -d "$MOD_DIR" ]; then
+    log "go mod download $mv: ${err:-$(printf '%s' "$json" | tail -n 3)}"
+    fail "download module $mv (list the versions the proxy serves: go list -m -versions ${mv%@*})" 1
+  fi
+}
