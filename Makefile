@@ -1,6 +1,7 @@
 # Keelson's single entry point. A fresh machine needs only python3, make and Go (for the toolchain).
 #   make up     build what is missing, then `pulumi up --stack local --yes` (renders to ./rendered)
 #   make test   build what is missing, then run every test layer and check that each one ran
+#   make cluster-up / cluster-down   a local Kubernetes control plane (then: make up STACK=cluster)
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 PYTHON ?= python3
@@ -9,13 +10,16 @@ CHECKOV_VENV := .venv-checkov
 POLICY_VENV := policy/.venv
 STACK ?= local
 
-.PHONY: help venv checkov policy-venv actionlint toolchain prometheus-tools loki system-tools up preview policy-preview test bench clean
+.PHONY: help venv checkov policy-venv actionlint toolchain prometheus-tools loki kubernetes system-tools up preview policy-preview \
+	cluster-up cluster-down test bench clean
 
 help:
 	@echo "make up       - deploy the '$(STACK)' stack (default: local, rendered to ./rendered, no cluster)"
 	@echo "make preview  - pulumi preview on STACK=<stack>"
 	@echo "make policy-preview - pulumi preview on STACK=<stack> with the hardening policy pack"
-	@echo "make test     - every test layer: builders, settings, components, program, schemas, checkov, engine"
+	@echo "make test     - every test layer: builders, settings, components, program, schemas, checkov, engine, cluster"
+	@echo "make cluster-up   - start a local Kubernetes control plane on 127.0.0.1 (kubeconfig: .cluster/kubeconfig)"
+	@echo "make cluster-down - stop it and delete .cluster/"
 	@echo "make bench    - benchmarks: one table, written to bench/RESULTS.md (BENCH_ARGS=--quick for a smoke run)"
 
 venv: $(VENV)/.installed
@@ -49,6 +53,16 @@ prometheus-tools:
 loki:
 	tools/bootstrap-loki.sh >/dev/null
 
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok, from Go modules.
+kubernetes:
+	tools/bootstrap-kubernetes.sh >/dev/null
+
+cluster-up: kubernetes
+	tools/local-cluster.sh up
+
+cluster-down:
+	tools/local-cluster.sh down
+
 system-tools:
 	tools/ensure-system-tools.sh
 
@@ -62,7 +76,7 @@ preview: venv toolchain
 policy-preview: venv policy-venv toolchain
 	tools/pulumi.sh preview --stack $(STACK) --policy-pack policy
 
-test: venv checkov policy-venv system-tools prometheus-tools loki toolchain actionlint
+test: venv checkov policy-venv system-tools prometheus-tools loki toolchain actionlint kubernetes
 	mkdir -p build
 	$(VENV)/bin/python -m pytest --junitxml=build/test-results.xml $(PYTEST_ARGS)
 	$(VENV)/bin/python tools/check_layers.py build/test-results.xml

@@ -31,6 +31,12 @@ provider = k8s.Provider(
     "kubernetes",
     render_yaml_to_directory=settings.kubernetes.render_dir,
     context=settings.kubernetes.context,
+    kubeconfig=settings.kubernetes.kubeconfig,
+    # Every ConfigMap and Secret has a fixed name, so the provider's default for a data change
+    # (delete it, then re-create it under the same name) leaves the workloads a window with no
+    # config. Updated in place instead; the pods' keelson.dev/config-hash annotations roll them.
+    enable_config_map_mutable=True,
+    enable_secret_mutable=True,
 )
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
 

@@ -71,6 +71,23 @@ class KubernetesSettings(KeelsonModel):
     """Render manifests into this folder instead of deploying (no cluster needed)."""
     context: str | None = Field(default=None, min_length=1)
     """kubeconfig context to deploy to. Default: the current context."""
+    kubeconfig: str | None = Field(default=None, min_length=1)
+    """Path of the kubeconfig file to deploy with, relative to the project folder (the `cluster` stack
+    names `.cluster/kubeconfig`, written by `make cluster-up`). Default: none, so the provider uses
+    $KUBECONFIG or ~/.kube/config. A stack bound to one cluster names its file, so it can never
+    deploy to whatever cluster the shell's current context points at."""
+
+    @model_validator(mode="after")
+    def _render_or_deploy(self) -> KubernetesSettings:
+        if self.render_dir is not None:
+            for field in ("context", "kubeconfig"):
+                if getattr(self, field) is not None:
+                    raise ValueError(
+                        f"keelson:kubernetes.{field} = {getattr(self, field)!r} cannot be combined with "
+                        f"keelson:kubernetes.renderDir = {self.render_dir!r}: render mode contacts no cluster; "
+                        "remove one of them"
+                    )
+        return self
 
 
 class StackSettings(KeelsonModel):

@@ -36,6 +36,7 @@ from .models import (
     ResourceRequirements,
 )
 from .namespace import GovernedNamespace, GovernedNamespaceArgs
+from .platform import config_digest
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -247,7 +248,7 @@ class HardenedApp(pulumi.ComponentResource):
         self.config_map = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata=metadata(f"{name}-config"),
-            data={"LOG_LEVEL": args.log_level, "ENVIRONMENT": args.environment, **args.env},
+            data=app_config(args),
             opts=child,
         )
 
@@ -403,6 +404,11 @@ class HardenedApp(pulumi.ComponentResource):
         ]
 
 
+def app_config(args: HardenedAppArgs) -> dict[str, str]:
+    """The app's ConfigMap data: the stack-wide log level and environment, then the app's own env."""
+    return {"LOG_LEVEL": args.log_level, "ENVIRONMENT": args.environment, **args.env}
+
+
 def deployment_spec(
     name: str, args: HardenedAppArgs, labels: dict[str, str], selector: dict[str, str], has_secret: bool
 ) -> dict[str, Any]:
@@ -440,6 +446,8 @@ def deployment_spec(
                     "prometheus.io/port": str(args.metrics_port or args.port),
                     "prometheus.io/path": args.metrics_path,
                     "keelson.dev/scrape-interval": args.effective_scrape_interval,
+                    # Env vars are read at start: a ConfigMap change must roll the pods to take effect.
+                    "keelson.dev/config-hash": config_digest(app_config(args)),
                 },
             },
             "spec": hardened_pod_spec(

@@ -43,6 +43,21 @@ def program_resources() -> dict[str, list[harness.Registered]]:
     return {stack: harness.run_program(stack) for stack in harness.STACKS}
 
 
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    """A fresh local control plane (tools/local-cluster.sh) shared by the tests that deploy to it,
+    stopped and deleted at the end of the run."""
+    from cluster import Cluster
+
+    started = Cluster.start(tmp_path_factory.mktemp("cluster") / "state")
+    FIGURES["cluster: control plane"] = (
+        f"Kubernetes {started.status['kubernetes']} at {started.status['api_server']}, ready in "
+        f"{started.status['started_seconds']}s, {started.status['memory_mib']} MiB resident"
+    )
+    yield started
+    started.stop()
+
+
 BUILD = TESTS.parent / "build"
 FIGURES: dict[str, str] = {}
 """Figures the layers report (manifest counts, checkov results), printed at the end of the run."""

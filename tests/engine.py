@@ -22,7 +22,15 @@ from harness import ROOT
 PASSPHRASE = "keelson-example"
 """The example stacks' passphrase (see README: it protects placeholders only)."""
 
-PROJECT_FILES = ("Pulumi.yaml", "Pulumi.local.yaml", "Pulumi.staging.yaml", "Pulumi.production.yaml", "__main__.py", "settings.py")
+PROJECT_FILES = (
+    "Pulumi.yaml",
+    "Pulumi.local.yaml",
+    "Pulumi.staging.yaml",
+    "Pulumi.production.yaml",
+    "Pulumi.cluster.yaml",
+    "__main__.py",
+    "settings.py",
+)
 PROJECT_DIRS = ("components",)
 
 
@@ -68,9 +76,12 @@ class Project:
         source: Path | None = None,
         venv: Path | None = None,
         render_stacks: tuple[str, ...] = ("local",),
+        kubeconfig: Path | None = None,
     ):
         """Copy Keelson (or the Pulumi project at 'source') into 'workdir', on the virtualenv 'venv'
-        (default: the running one); 'render_stacks' render to a folder and must see no kubeconfig."""
+        (default: the running one); 'render_stacks' render to a folder and must see no kubeconfig.
+        Without 'kubeconfig', the ambient KUBECONFIG points at nothing, so no cluster is ever reached
+        by accident."""
         self.workdir = workdir
         self.state = workdir / ".pulumi" / "state"
         self.home = workdir / ".pulumi" / "home"
@@ -99,7 +110,7 @@ class Project:
             "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
             "PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true",
             # No cluster may be reached from tests: point kubeconfig at nothing.
-            "KUBECONFIG": str(workdir / "no-kubeconfig"),
+            "KUBECONFIG": str(kubeconfig or workdir / "no-kubeconfig"),
             "NO_COLOR": "1",
         }
         self._install_plugins(bin_dir)

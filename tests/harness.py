@@ -16,7 +16,7 @@ import pulumi
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-STACKS = ("local", "staging", "production")
+STACKS = ("local", "staging", "production", "cluster")
 KUBERNETES_PREFIX = "kubernetes:"
 
 

@@ -1,6 +1,6 @@
 """Keelson as a library: the wheel installs into a fresh virtualenv and `import components` works from
-outside the repo, and the example consumer project (examples/consumer) runs under mocks and previews
-with the real engine on a render-mode provider."""
+outside the repo, and the example consumer project (examples/consumer) runs under mocks, previews
+with the real engine on a render-mode provider, and deploys into the local cluster."""
 
 from __future__ import annotations
 
@@ -137,3 +137,20 @@ def test_the_real_engine_previews_the_example_on_a_render_mode_provider(consumer
     FIGURES["engine: example consumer preview"] = preview.summary().replace("\n", " ")
     assert f"+ {expected} to create" in preview.summary(), preview.output[-4000:]
     assert "storefront" in preview.stdout and "shop.example.com" in preview.stdout
+
+
+def test_the_example_consumer_deploys_into_the_local_cluster_and_destroys_cleanly(consumer_python, cluster, tmp_path):
+    project = Project(tmp_path, source=EXAMPLE, venv=consumer_python.parent.parent, render_stacks=(),
+                      kubeconfig=cluster.kubeconfig)
+    # A stack without shop:renderDir deploys with the ambient kubeconfig: here, the local cluster's.
+    project.init_stack("cluster")
+    registered = harness.run(lambda: runpy.run_path(str(EXAMPLE / "__main__.py"), run_name="__main__"))
+    up = project.pulumi("up", "--stack", "cluster", "--yes", "--skip-preview", check=False, timeout=1200)
+    FIGURES["cluster: example consumer pulumi up"] = " ".join(up.summary().split())
+    assert up.returncode == 0, up.output[-6000:]
+    assert f"+ {len(registered) + 1} created" in up.summary(), up.output[-4000:]
+    (storefront,) = cluster.get("deployments", "--namespace", "shop")
+    assert storefront["status"].get("availableReplicas") == storefront["spec"]["replicas"] == 2
+    destroy = project.pulumi("destroy", "--stack", "cluster", "--yes", "--skip-preview", check=False, timeout=1200)
+    assert destroy.returncode == 0, destroy.output[-6000:]
+    assert "shop" not in {namespace["metadata"]["name"] for namespace in cluster.get("namespaces")}

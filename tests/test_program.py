@@ -125,7 +125,12 @@ def _manifest_totals(manifests) -> dict:
     for manifest in manifests:
         replicas = manifest["spec"].get("replicas", 1)
         totals["pods"] += replicas
-        for container in manifest["spec"]["template"]["spec"]["containers"]:
+        if manifest["kind"] == "Prometheus":
+            # Operator mode: the operator builds the pods from the custom resource's own resources.
+            containers = [{"resources": manifest["spec"]["resources"]}]
+        else:
+            containers = manifest["spec"]["template"]["spec"]["containers"]
+        for container in containers:
             totals["cpu"] += replicas * parse_cpu(container["resources"]["requests"]["cpu"])
             totals["memory"] += replicas * parse_memory(container["resources"]["requests"]["memory"])
             totals["cpu_limits"] += replicas * parse_cpu(container["resources"]["limits"]["cpu"])
@@ -140,7 +145,7 @@ def test_the_footprint_export_adds_up_the_rendered_workloads(stack):
     for component, namespace in (("apps", f"keelson-{stack}"), ("monitoring", "monitoring")):
         manifests = [
             resource.manifest
-            for kind in ("Deployment", "StatefulSet")
+            for kind in ("Deployment", "StatefulSet", "Prometheus")
             for resource in harness.of_kind(registered, kind)
             if resource.manifest["metadata"]["namespace"] == namespace
         ]

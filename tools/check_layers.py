@@ -22,6 +22,7 @@ LAYERS = {
     "tests.test_monitoring_stack": "MonitoringStack and dashboards",
     "tests.test_cert_issuer": "CertIssuer and cert-manager CRDs",
     "tests.test_engine": "real Pulumi engine (preview, up)",
+    "tests.test_cluster": "real API server (local cluster)",
     "tests.test_logging_stack": "LoggingStack under mocks",
     "tests.test_fluent_bit": "Fluent Bit parsing (real rules, lua)",
     "tests.test_loki": "real Loki: verify-config, push, query",

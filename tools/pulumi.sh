@@ -3,7 +3,7 @@
 # - the CLI and plugins come from `pulumi` on PATH, or else from the pinned toolchain that
 #   tools/bootstrap-pulumi.sh builds from Go modules and caches (KEELSON_TOOLCHAIN=build forces it);
 # - state lives in a file backend under .pulumi/ (git-ignored), plugins in .pulumi/home;
-# - the three stacks (local, staging, production) are created on first use.
+# - the four stacks (local, staging, production, cluster) are created on first use.
 # Usage: tools/pulumi.sh <pulumi arguments...>     e.g. tools/pulumi.sh preview --stack staging
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -42,7 +42,7 @@ if [[ -n "${bin_dir:-}" ]]; then
 fi
 
 existing=$(pulumi stack ls --json 2>/dev/null || echo "[]")
-for stack in local staging production; do
+for stack in local staging production cluster; do
   if ! grep -q "\"name\": \"$stack\"" <<<"$existing"; then
     pulumi stack init "$stack" --secrets-provider passphrase --non-interactive >/dev/null
   fi
