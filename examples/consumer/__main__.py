@@ -2,7 +2,7 @@
 `components` package (`pip install -r requirements.txt`).
 
 Stack config `shop:renderDir` renders the manifests to a folder instead of deploying them, as the
-`dev` stack does; without it the default kubeconfig context is used.
+`dev` stack does; left empty (the default), the current kubeconfig context is deployed to.
 """
 
 import pulumi
@@ -20,7 +20,7 @@ from components import (
 )
 
 config = pulumi.Config("shop")
-provider = k8s.Provider("kubernetes", render_yaml_to_directory=config.get("renderDir"))
+provider = k8s.Provider("kubernetes", render_yaml_to_directory=config.get("renderDir") or None)
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
 
 namespace = GovernedNamespace("shop", GovernedNamespaceArgs(name="shop"), opts=on_cluster)
