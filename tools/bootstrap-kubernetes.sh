@@ -57,7 +57,7 @@ if [ "$PRINT_ONLY" = 1 ]; then
   exit 1
 fi
 
-find_go
+find_go 1.26
 mkdir -p "$CACHE"
 if command -v flock >/dev/null 2>&1; then
   exec 9>"$CACHE/.lock-$KEY"

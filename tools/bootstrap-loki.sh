@@ -47,12 +47,7 @@ if [ "$PRINT_ONLY" = 1 ]; then
   exit 1
 fi
 
-GO=$(command -v go || true)
-[ -n "$GO" ] || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go; } || true
-[ -n "$GO" ] || die "go not found on PATH; install Go >= 1.26 (https://go.dev/dl/)"
-GOVER=$("$GO" env GOVERSION 2>/dev/null) || die "'$GO env GOVERSION' failed"
-export GOTOOLCHAIN=local CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+find_go 1.26
 
 mkdir -p "$CACHE"
 if command -v flock >/dev/null 2>&1; then
@@ -72,33 +67,14 @@ LOG=$WORK/build.log
 START=$SECONDS
 
 
-step() { # description, command...
-  local desc=$1 rc=0
-  shift
-  log "  $desc"
-  printf '\n### %s\n$ %s\n' "$desc" "$*" >>"$LOG"
-  "$@" >>"$LOG" 2>&1 || rc=$?
-  [ "$rc" = 0 ] || fail "$desc" "$rc"
-}
-
 # The module's go.mod has `replace` lines (one of them local: ./pkg/push), which only apply in the
 # main module, so `go install module@version` refuses it: build inside a writable copy instead.
-log "downloading $MODULE@v$VERSION through $("$GO" env GOPROXY)"
-JSON=$(cd "$WORK" && "$GO" mod download -json "$MODULE@v$VERSION" 2>&1) || true
-printf '\n### go mod download -json %s@v%s\n%s\n' "$MODULE" "$VERSION" "$JSON" >>"$LOG"
-MOD_DIR=$(printf '%s\n' "$JSON" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' | head -n1)
-ERROR=$(printf '%s\n' "$JSON" | sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' | head -n1)
-if [ -z "$MOD_DIR" ] || [ ! -d "$MOD_DIR" ]; then
-  log "go mod download: ${ERROR:-$(printf '%s' "$JSON" | tail -n 3)}"
-  log "the proxy refuses some Loki versions; list those it serves with: go list -m -versions $MODULE"
-  fail "download $MODULE@v$VERSION" 1
-fi
+download_module "$MODULE@v$VERSION"
 REQUIRED_GO=$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$MOD_DIR/go.mod" | head -n1)
 log "using $GOVER (the module asks for go $REQUIRED_GO)"
 
 SRC=$WORK/src
-cp -R "$MOD_DIR" "$SRC"
-chmod -R u+w "$SRC"
+copy_tree "$MOD_DIR" "$SRC"
 
 # A nested module (e.g. `replace github.com/grafana/loki/pkg/push => ./pkg/push`) is left out of the
 # outer module's zip: fetch it at the version the outer go.mod requires and put it where the
@@ -109,16 +85,9 @@ while read -r nested path; do
   wanted=$(awk -v m="$nested" '$1 == m && $2 ~ /^v/ {print $2; exit}' "$SRC/go.mod")
   [ -n "$wanted" ] || fail "find the required version of $nested (replaced by ./$path) in go.mod" 1
   log "  fetching nested module $nested@$wanted into ./$path"
-  json=$(cd "$WORK" && "$GO" mod download -json "$nested@$wanted" 2>&1) || true
-  printf '\n### go mod download -json %s@%s\n%s\n' "$nested" "$wanted" "$json" >>"$LOG"
-  dir=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' | head -n1)
-  if [ -z "$dir" ] || [ ! -d "$dir" ]; then
-    fail "download nested module $nested@$wanted" 1
-  fi
+  download_module "$nested@$wanted"
   rm -rf "${SRC:?}/$path"
-  mkdir -p "$(dirname "$SRC/$path")"
-  cp -R "$dir" "$SRC/$path"
-  chmod -R u+w "$SRC/$path"
+  copy_tree "$MOD_DIR" "$SRC/$path"
 done < <(sed -n 's|^replace \([^ ]*\) => \./\([^ ]*\)$|\1 \2|p' "$SRC/go.mod")
 
 VPREFIX=$MODULE/pkg/util/build
@@ -126,10 +95,10 @@ LDFLAGS="-s -w -X $VPREFIX.Version=$VERSION -X $VPREFIX.Branch=release -X $VPREF
 -X $VPREFIX.BuildUser=keelson -X $VPREFIX.BuildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 mkdir -p "$WORK/out/bin"
 # Loki is a large build; KEELSON_BUILD_JOBS bounds parallel compiles (and memory) on small builders.
-step "go build ./cmd/loki (tags netgo; this takes several minutes)" bash -c \
+run_step "go build ./cmd/loki (tags netgo; this takes several minutes)" bash -c \
   'cd "$1" && "$2" build -p "${KEELSON_BUILD_JOBS:-2}" -trimpath -tags netgo -ldflags "$3" -o "$4" ./cmd/loki' \
   _ "$SRC" "$GO" "$LDFLAGS" "$WORK/out/bin/loki"
-step "loki -version" "$WORK/out/bin/loki" -version
+run_step "loki -version" "$WORK/out/bin/loki" -version
 grep -q "version $VERSION" "$LOG" || fail "check that the binary reports version $VERSION" 1
 
 printf 'module=%s@v%s\ngo=%s\nbuilt=%s\nseconds=%s\n' "$MODULE" "$VERSION" "$GOVER" \

@@ -67,19 +67,9 @@ if bin_complete "$FINAL"; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-# Go environment
-GO=$(command -v go || true)
-[ -n "$GO" ] || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go; } || true
-[ -n "$GO" ] || die "go not found on PATH (Go >= 1.23 is needed; https://go.dev/dl/)"
-GOVER=$("$GO" env GOVERSION 2>/dev/null) || die "'$GO env GOVERSION' failed"
-case "$GOVER" in
-  go1.2[3-9]*|go1.[3-9][0-9]*|go[2-9]*) ;;
-  *) die "$GO is $GOVER; Go >= 1.23 is needed" ;;
-esac
-export GOTOOLCHAIN=local CGO_ENABLED=0
-# The module zips carry go.sum but no vendor dir; prometheus' go.mod has a replace directive,
-# so `go install module/cmd/x@version` refuses it and the build runs in a copy instead.
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+# Go environment. prometheus' go.mod has a replace directive, so `go install module/cmd/x@version`
+# refuses it and the build runs in a copy instead.
+find_go 1.23
 
 mkdir -p "$CACHE"
 if command -v flock >/dev/null 2>&1; then
@@ -101,40 +91,6 @@ mkdir -p "$OUT/bin" "$WORK/src"
 STEP=""
 
 
-step() { # description, command...: logs to $LOG, fails with the log tail
-  local rc=0
-  STEP=$1
-  shift
-  log "  $STEP"
-  printf '\n### %s\n$ %s\n' "$STEP" "$*" >>"$LOG"
-  "$@" >>"$LOG" 2>&1 || rc=$?
-  [ "$rc" = 0 ] || fail "$STEP" "$rc"
-  STEP=""
-}
-
-# mod_download MODULE@VERSION -> sets MOD_DIR (read-only module cache dir)
-mod_download() {
-  local mv=$1 json dir err
-  STEP="go mod download $mv"
-  log "  $STEP (GOPROXY=$("$GO" env GOPROXY))"
-  json=$(cd "$WORK" && "$GO" mod download -json "$mv" 2>&1) || true
-  printf '\n### go mod download -json %s\n%s\n' "$mv" "$json" >>"$LOG"
-  dir=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' | head -n1)
-  err=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' | head -n1)
-  if [ -z "$dir" ] || [ ! -d "$dir" ]; then
-    log "go mod download $mv: ${err:-$(printf '%s' "$json" | tail -n 3)}"
-    fail "download module $mv (list the versions the proxy serves: go list -m -versions ${mv%@*})" 1
-  fi
-  MOD_DIR=$dir
-  STEP=""
-}
-
-copy_tree() { # src dest: writable copy of a module-cache dir
-  mkdir -p "$(dirname "$2")"
-  cp -R "$1" "$2"
-  chmod -R u+w "$2"
-}
-
 version_ldflags() { # version revision
   local v=github.com/prometheus/common/version
   printf '%s' "-s -w -X $v.Version=$1 -X $v.Revision=$2 -X $v.Branch=HEAD" \
@@ -142,7 +98,7 @@ version_ldflags() { # version revision
 }
 
 go_build() { # src dir, ldflags, tags, output, package
-  step "go build $5 -> $(basename "$4")" bash -c 'cd "$1" && "$2" build -trimpath -tags "$3" \
+  run_step "go build $5 -> $(basename "$4")" bash -c 'cd "$1" && "$2" build -trimpath -tags "$3" \
       -ldflags "$4" -o "$5" "$6"' _ "$1" "$GO" "$3" "$2" "$4" "$5"
 }
 
@@ -157,7 +113,7 @@ timed() { # label, function
 
 # ---------------------------------------------------------------------------------------------
 build_prometheus() {
-  mod_download "github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION"
+  download_module "github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION"
   [ "$(cat "$MOD_DIR/VERSION" 2>/dev/null)" = "$PROMETHEUS_VERSION" ] ||
     fail "check that github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION is Prometheus $PROMETHEUS_VERSION (VERSION file says '$(cat "$MOD_DIR/VERSION" 2>/dev/null)')" 1
   copy_tree "$MOD_DIR" "$WORK/src/prometheus"
@@ -176,7 +132,7 @@ build_prometheus() {
 }
 
 build_alertmanager() {
-  mod_download "github.com/prometheus/alertmanager@v$ALERTMANAGER_VERSION"
+  download_module "github.com/prometheus/alertmanager@v$ALERTMANAGER_VERSION"
   [ "$(cat "$MOD_DIR/VERSION" 2>/dev/null)" = "$ALERTMANAGER_VERSION" ] ||
     fail "check the VERSION file of github.com/prometheus/alertmanager@v$ALERTMANAGER_VERSION" 1
   copy_tree "$MOD_DIR" "$WORK/src/alertmanager"

@@ -86,16 +86,7 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 # Go environment
-GO=$(command -v go || true)
-[ -n "$GO" ] || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go; } || true
-[ -n "$GO" ] || die "go not found on PATH (Go >= 1.25.11 is needed)"
-GOVER=$("$GO" env GOVERSION 2>/dev/null) || die "'$GO env GOVERSION' failed"
-case "$GOVER" in
-  go1.2[5-9]*|go1.[3-9][0-9]*|go[2-9]*) ;;
-  *) die "$GO is $GOVER; Go >= 1.25.11 is needed" ;;
-esac
-export GOTOOLCHAIN=local CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+find_go 1.25.11
 # The checksum database does not know the untagged provider pseudo-versions (and some of their
 # dependencies); the module zips' own go.sum files still pin everything else.
 export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi,github.com/terraform-providers"
@@ -139,12 +130,6 @@ mod_download() {
     fail "verify commit of $mv" 1
   fi
   MOD_DIR=$dir
-}
-
-copy_tree() { # src dest: writable copy of a module-cache dir
-  mkdir -p "$(dirname "$2")"
-  cp -R "$1" "$2"
-  chmod -R u+w "$2"
 }
 
 TIMINGS=()

@@ -41,14 +41,17 @@ for arg in "$@"; do
   esac
 done
 
-# find_go: set GO and GOVER to the Go toolchain on PATH (or /usr/local/go), or die naming how to get
-# it; builds stay offline-reproducible: no toolchain download, no cgo, module mode.
+# find_go [MIN_VERSION]: set GO and GOVER to the Go toolchain on PATH (or /usr/local/go), or die
+# naming how to get it (default minimum 1.26); builds stay offline-reproducible: no toolchain
+# download, no cgo, module mode (module zips carry go.sum but no vendor dir).
 # shellcheck disable=SC2034  # GOVER and MOD_GOMOD are read by the sourcing scripts
 find_go() {
+  local min=${1:-1.26}
   GO=$(command -v go || true)
   [ -n "$GO" ] || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go; } || true
-  [ -n "$GO" ] || die "go not found on PATH (install Go >= 1.26 from https://go.dev/dl/ or Debian's golang package)"
+  [ -n "$GO" ] || die "go not found on PATH (install Go >= $min from https://go.dev/dl/ or Debian's golang package)"
   GOVER=$("$GO" env GOVERSION 2>/dev/null) || die "'$GO env GOVERSION' failed"
+  [ "$(printf '%s\n%s\n' "go$min" "$GOVER" | sort -V | head -n1)" = "go$min" ] || die "$GO is $GOVER; Go >= $min is needed"
   export GOTOOLCHAIN=local CGO_ENABLED=0
   export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
 }
@@ -79,4 +82,11 @@ download_module() {
     log "go mod download $mv: ${err:-$(printf '%s' "$json" | tail -n 3)}"
     fail "download module $mv (list the versions the proxy serves: go list -m -versions ${mv%@*})" 1
   fi
+}
+
+# copy_tree SRC DEST: a writable copy of a (read-only) module-cache dir.
+copy_tree() {
+  mkdir -p "$(dirname "$2")"
+  cp -R "$1" "$2"
+  chmod -R u+w "$2"
 }
