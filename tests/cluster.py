@@ -18,8 +18,9 @@ import pytest
 
 from harness import ROOT
 
-PORT_BASE = "17000"
-"""The tests' cluster listens on 17xxx, so a user's `make cluster-up` (16xxx) can run beside it."""
+PORT_BASE = os.environ.get("KEELSON_TEST_CLUSTER_PORT_BASE", "17000")
+"""The tests' cluster listens on 17xxx, so a user's `make cluster-up` (16xxx) can run beside it
+(KEELSON_TEST_CLUSTER_PORT_BASE moves it, for two test runs at once)."""
 
 KEELSON_SELECTOR = "app.kubernetes.io/part-of=keelson"
 
