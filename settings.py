@@ -8,57 +8,38 @@ allowed, and `load_settings()` raises before `__main__` registers a single resou
 from __future__ import annotations
 
 import json
+import re
+import types
+import typing
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Callable, Iterator, Literal
 
 import pulumi
-from pydantic import Field, SecretStr, ValidationError, model_validator
+import yaml
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
+import settings_rules
+from settings_rules import (  # noqa: F401  (re-exported: tools/config_reference.py reads them here)
+    STACK_WIDE_APP_FIELDS,
+    STACK_WIDE_LOGGING_FIELDS,
+    STACK_WIDE_MONITORING_FIELDS,
+    STACK_WIDE_TLS_FIELDS,
+)
 from components.cert_issuer import CertIssuerArgs
 from components.hardened_app import HardenedAppArgs, LogLevel
 from components.logging.stack import LoggingStackArgs
 from components.models import DnsLabel, IngressPolicy, KeelsonModel, NamespaceSpec, NetworkPeers
 from components.monitoring import AlertChannels, ScrapedApp
 from components.monitoring.stack import MonitoringStackArgs
-from components.quantities import format_cpu, format_memory, parse_cpu, parse_memory
+from components.namespace import GovernedNamespaceArgs
 
 CONFIG_NAMESPACE = "keelson"
-
-STACK_WIDE_APP_FIELDS = {
-    "namespace": "keelson:namespace",
-    "environment": "keelson:environment",
-    "log_level": "keelson:logLevel",
-    "ingress_policy": "keelson:ingress",
-    "network": "keelson:network",
-}
-"""App fields every app of a stack shares; an app entry that sets one is an error, not an override."""
-
-STACK_WIDE_MONITORING_FIELDS = {
-    "environment": "keelson:environment",
-    "channels": "keelson:alerting",
-    "apps": "keelson:apps",
-    "app_metrics": "keelson:apps",
-    "ingress_policy": "keelson:ingress",
-    "network": "keelson:network",
-    "log_alerts_namespace": "keelson:logging.namespace.name",
-}
-"""MonitoringStack fields the program derives from other keys."""
-
-STACK_WIDE_TLS_FIELDS = {
-    "ingress_class": "keelson:ingress.className",
-    "ingress_controller_namespace": "keelson:ingress.controllerNamespace",
-    "max_limit_request_ratio": "keelson:namespace.limitRange.maxLimitRequestRatio",
-    "solver_namespaces": "keelson:namespace.name and keelson:monitoring.namespace.name",
-}
-"""CertIssuer fields the program derives from other keys."""
-
-STACK_WIDE_LOGGING_FIELDS = {
-    "environment": "keelson:environment",
-    "monitoring_namespace": "keelson:monitoring.namespace.name",
-    "network": "keelson:network",
-}
-"""LoggingStack fields the program derives from other keys."""
-
+PROJECT_DIR = Path(__file__).resolve().parent
+"""Where the stack files live; load_settings() reads which fields they hold as `secure:` values."""
+SECRET_SHOWN_AS = "[secret]"
+"""What a message shows instead of a credential's value."""
 
 class KubernetesSettings(KeelsonModel):
     """How the program reaches Kubernetes.
@@ -118,106 +99,10 @@ class StackSettings(KeelsonModel):
 
     @model_validator(mode="after")
     def _stack_rules(self) -> StackSettings:
-        problems: list[str] = []
-        for name, app in self.apps.items():
-            for field in sorted(app.model_fields_set & STACK_WIDE_APP_FIELDS.keys()):
-                problems.append(
-                    f"keelson:apps.{name}.{HardenedAppArgs.model_fields[field].alias} is set for the whole stack "
-                    f"by '{STACK_WIDE_APP_FIELDS[field]}'; remove it from the app"
-                )
-            limit_range = self.namespace.limit_range
-            for resource in ("cpu", "memory"):
-                ceiling = Decimal(getattr(limit_range.max_limit_request_ratio, resource))
-                ratio = app.resources.ratio(resource)
-                if ratio > ceiling:
-                    problems.append(
-                        f"keelson:apps.{name}.resources: limits.{resource}/requests.{resource} is {ratio:.4g} "
-                        f"({getattr(app.resources.limits, resource)}/{getattr(app.resources.requests, resource)}), "
-                        f"above keelson:namespace.limitRange.maxLimitRequestRatio.{resource} ({ceiling}); "
-                        "the LimitRange would reject the pods"
-                    )
-        for field in sorted(self.monitoring.model_fields_set & STACK_WIDE_MONITORING_FIELDS.keys()):
-            problems.append(
-                f"keelson:monitoring.{MonitoringStackArgs.model_fields[field].alias} is derived from "
-                f"'{STACK_WIDE_MONITORING_FIELDS[field]}'; remove it from keelson:monitoring"
-            )
-        for field in sorted(self.logging.model_fields_set & STACK_WIDE_LOGGING_FIELDS.keys()):
-            problems.append(
-                f"keelson:logging.{LoggingStackArgs.model_fields[field].alias} is derived from "
-                f"{STACK_WIDE_LOGGING_FIELDS[field]}; remove it from keelson:logging"
-            )
-        if "loki_url" in self.monitoring.grafana.model_fields_set:
-            problems.append(
-                "keelson:monitoring.grafana.lokiUrl is derived from keelson:logging.namespace.name; remove it"
-            )
-        if "alertmanager_url" in self.logging.alerts.model_fields_set:
-            problems.append(
-                "keelson:logging.alerts.alertmanagerUrl is derived from keelson:monitoring.namespace.name; remove it"
-            )
-        for field in sorted(self.tls.model_fields_set & STACK_WIDE_TLS_FIELDS.keys()):
-            problems.append(
-                f"keelson:tls.{CertIssuerArgs.model_fields[field].alias} is derived from "
-                f"{STACK_WIDE_TLS_FIELDS[field]}; remove it from keelson:tls"
-            )
-        if "cluster_issuer" in self.ingress.model_fields_set:
-            problems.append(
-                f"keelson:ingress.clusterIssuer ({self.ingress.cluster_issuer}) is derived from keelson:tls.mode "
-                f"({self.tls.mode} -> {self.tls.issuer_name}); remove it"
-            )
-        for index, objective in enumerate(self.monitoring.slo):
-            if objective.app not in self.apps:
-                problems.append(
-                    f"keelson:monitoring.slo[{index}].app '{objective.app}' is not an app of this stack; "
-                    f"apps: {sorted(self.apps)}"
-                )
-        if self.network.monitoring_namespace != self.monitoring.namespace.name:
-            problems.append(
-                f"keelson:network.monitoringNamespace ({self.network.monitoring_namespace}) must name the "
-                f"monitoring namespace keelson:monitoring.namespace.name ({self.monitoring.namespace.name}), "
-                "or Prometheus could not scrape the apps"
-            )
-        hosts: dict[str, str] = {}
-        exposed = [(f"keelson:apps.{name}.ingress.host", f"app '{name}'", app.ingress) for name, app in self.apps.items()]
-        exposed.append(("keelson:monitoring.grafana.ingress.host", "Grafana", self.monitoring.grafana.ingress))
-        for key, owner, ingress in exposed:
-            if ingress is not None:
-                if ingress.host in hosts:
-                    problems.append(f"{key} '{ingress.host}' is already used by {hosts[ingress.host]}")
-                hosts[ingress.host] = owner
-        problems.extend(self._quota_problems())
+        problems = settings_rules.problems(self)
         if problems:
             raise ValueError("\n".join(problems))
         return self
-
-    def _quota_problems(self) -> list[str]:
-        """Check that every app at its autoscaling maximum, plus one surge pod, fits the quota."""
-        quota = self.namespace.quota
-        totals = {"requests.cpu": Decimal(0), "requests.memory": Decimal(0), "limits.cpu": Decimal(0), "limits.memory": Decimal(0)}
-        pods = 0
-        for app in self.apps.values():
-            peak = (app.autoscaling.max_replicas if app.autoscaling else app.replicas) + 1
-            pods += peak
-            totals["requests.cpu"] += peak * parse_cpu(app.resources.requests.cpu)
-            totals["requests.memory"] += peak * parse_memory(app.resources.requests.memory)
-            totals["limits.cpu"] += peak * parse_cpu(app.resources.limits.cpu)
-            totals["limits.memory"] += peak * parse_memory(app.resources.limits.memory)
-        problems = []
-        for key, total in totals.items():
-            kind, resource = key.split(".")
-            allowed_text = getattr(getattr(quota, kind), resource)
-            allowed = parse_cpu(allowed_text) if resource == "cpu" else parse_memory(allowed_text)
-            if total > allowed:
-                shown = format_cpu(total) if resource == "cpu" else format_memory(total)
-                problems.append(
-                    f"keelson:namespace.quota.{kind}.{resource} ({allowed_text}) is below what the apps need at "
-                    f"their autoscaling maximum plus one rollout surge pod ({shown}); raise the quota or lower "
-                    "maxReplicas/resources"
-                )
-        if pods > quota.pods:
-            problems.append(
-                f"keelson:namespace.quota.pods ({quota.pods}) is below the apps' peak pod count ({pods})"
-            )
-        return problems
 
     @property
     def ingress_policy(self) -> IngressPolicy:
@@ -261,7 +146,6 @@ class StackSettings(KeelsonModel):
             }
         )
 
-
     def monitoring_args(self) -> MonitoringStackArgs:
         """Return the MonitoringStack Args with the fields derived from the rest of the stack."""
         return self.monitoring.model_copy(
@@ -282,86 +166,296 @@ class StackSettings(KeelsonModel):
             }
         )
 
+    def derived_builders(self) -> list[tuple[str, str, Callable[[], KeelsonModel]]]:
+        """(key, component, build) for every component the program builds, in the program's order."""
+        return [
+            ("keelson:namespace", "GovernedNamespace", lambda: GovernedNamespaceArgs(**dict(self.namespace), network=self.network)),
+            ("keelson:monitoring", "MonitoringStack", self.monitoring_args),
+            ("keelson:logging", "LoggingStack", self.logging_args),
+            ("keelson:tls", "CertIssuer", self.tls_args),
+            *((f"keelson:apps.{name}", "HardenedApp", lambda name=name: self.app_args(name)) for name in self.apps),
+        ]
+
+    def derived_args(self) -> list[tuple[str, str, KeelsonModel]]:
+        """(key, component, Args) of every component the program builds, with the derived fields filled in."""
+        return [(key, component, build()) for key, component, build in self.derived_builders()]
+
+
+VALIDATION_CONTEXT = {"stack_wide_app_fields": STACK_WIDE_APP_FIELDS}
+"""Lets component validators name the stack key a field comes from (keelson:logLevel, not 'logLevel')."""
+
 
 class SettingsError(ValueError):
     """Stack configuration that cannot be deployed; the message lists every problem, one per line."""
 
 
-def _config_path(loc: tuple[Any, ...]) -> str:
-    if not loc:
-        return CONFIG_NAMESPACE
-    head, *rest = loc
-    path = f"{CONFIG_NAMESPACE}:{head}"
-    for part in rest:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part in ("str", "NamespaceSpec", "function-after[_dns_label(), str]"):
+# -- error messages ------------------------------------------------------------------------------
+
+
+def _unwrap(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The types a value at 'annotation' may have (Optional and unions spread out, None left out)."""
+    annotation = _unwrap(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return [_unwrap(member) for member in typing.get_args(annotation) if member is not type(None)]
+    return [annotation]
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _holds_credential(annotation: Any) -> bool:
+    """Whether a value of this type is, or directly carries, a credential (so it is never echoed)."""
+    for member in _members(annotation):
+        if member is SecretStr:
+            return True
+        if typing.get_origin(member) in (dict, list, tuple) and any(
+            SecretStr in _members(argument) for argument in typing.get_args(member)
+        ):
+            return True
+        if _is_model(member) and (
+            member.model_config.get("hide_input_in_errors")
+            or any(SecretStr in _members(field.annotation) for field in member.model_fields.values())
+        ):
+            return True
+    return False
+
+
+def _child(annotation: Any, part: Any) -> Any:
+    """The type one location part leads to, or None when the schema does not know it."""
+    if _is_model(annotation):
+        for name, field in annotation.model_fields.items():
+            if part in (name, field.alias):
+                return field.annotation
+        return None
+    origin = typing.get_origin(annotation)
+    if origin is dict:
+        return typing.get_args(annotation)[1]
+    if origin in (list, tuple):
+        return typing.get_args(annotation)[0]
+    return None
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+@dataclass
+class _Location:
+    """Where an error sits in the config: its key, its last field, and how to show its value."""
+
+    key: str
+    field_name: str | None
+    hidden: bool
+    """The value is (or carries) a credential: it is shown as [secret]."""
+    other_member: bool
+    """The error comes from a union member the input plainly was not meant for (an object given
+    where a name or an object is allowed fails as a name too); the member it was meant for reports."""
+
+
+def _locate(loc: tuple[Any, ...], value: Any) -> _Location:
+    """Follow an error location through the schema.
+
+    Pydantic adds parts that are no config key: the member a union tried ('NamespaceSpec',
+    'function-after[...]') and '[key]' for a dict key; they are left out, so an app named 'str'
+    still reads keelson:apps.str. Keys that are not plain words are quoted (keelson:apps['a b']).
+    """
+    key, field_name, other_member = CONFIG_NAMESPACE, None, False
+    annotation: Any = StackSettings
+    inside_credential = False
+    for part in loc:
+        members = _members(annotation) if annotation is not None else []
+        if len(members) > 1:
+            annotation = next((member for member in members if getattr(member, "__name__", None) == part), None) or next(
+                (member for member in members if not _is_model(member)), members[0]
+            )
+            object_given = isinstance(value, dict) and part == loc[-1]
+            other_member = other_member or (object_given and not _is_model(annotation)) or (
+                _is_model(annotation) and isinstance(value, str) and part == loc[-1]
+            )
             continue
+        if part == "[key]":
+            continue
+        annotation = members[0] if members else None
+        if isinstance(part, int):
+            key += f"[{part}]"
+        elif key == CONFIG_NAMESPACE:
+            key += f":{_printable(str(part))}"
+            field_name = str(part)
         else:
-            path += f".{part}"
-    return path
+            key += f".{part}" if _PLAIN_KEY.fullmatch(str(part)) else f"[{str(part)!r}]"
+            field_name = str(part)
+        inside_credential = inside_credential or _holds_credential(annotation)
+        annotation = _child(annotation, part)
+    hidden = _holds_credential(annotation) if annotation is not None else inside_credential
+    return _Location(key, field_name, hidden, other_member)
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _printable(text: str) -> str:
+    """One problem per line: a line break or control character a user value brought in is escaped."""
+    return "".join(character if character.isprintable() else repr(character)[1:-1] for character in text)
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it: 0.00001, not 1e-05."""
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f")
+    return repr(value)
+
+
+def _describe(error: dict[str, Any]) -> str | None:
+    """One line per problem ("key = value: what is allowed, and why"), or None for union noise."""
     message = error["msg"].removeprefix("Value error, ")
-    if not error["loc"] and "keelson:" in message:
+    if message.startswith(f"{CONFIG_NAMESPACE}:"):
         return message
-    path = _config_path(error["loc"])
-    if error["type"] == "extra_forbidden":
-        return f"{path}: unknown key; check the spelling against the config reference in README.md"
     value = error.get("input")
-    secret = any(part in ("secretEnv", "secret_env") for part in error["loc"])
-    if error["type"] == "missing" or isinstance(value, (dict, list)) or secret:
-        return f"{path}: {message}"
-    return f"{path} = {value!r}: {message}"
+    where = _locate(error["loc"], value)
+    if where.other_member:
+        return None
+    if error["type"] == "extra_forbidden":
+        return f"{where.key}: unknown key; check the spelling against the config reference in README.md"
+    message = _printable(message)
+    # A validator may open by naming its field or the value, which "key = value" already says.
+    for opening in (f"'{where.field_name}' ", f"{_printable(repr(value))} " if isinstance(value, str) and not where.hidden else None):
+        if opening and message.startswith(opening):
+            message = message.removeprefix(opening)
+    if error["type"] == "missing" or isinstance(value, (dict, list, tuple)) or (value is None and not where.hidden):
+        return f"{where.key}: {message}"
+    if where.hidden:
+        return f"{where.key} = {SECRET_SHOWN_AS}: {message}"
+    zero = settings_rules.ZERO_MEANS.get(where.field_name or "")
+    if zero and value == 0 and not isinstance(value, bool) and error["type"] in ("greater_than_equal", "greater_than"):
+        message = f"{message}: {zero}"
+    return f"{where.key} = {_printable(_shown(value))}: {message}"
+
+
+def _credential_values(value: Any, annotation: Any) -> Iterator[str]:
+    """Every text given where a credential belongs (or under a key a credential's model does not know)."""
+    members = _members(annotation) if annotation is not None else []
+    if SecretStr in members or annotation is None:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, (dict, list)):
+            for item in value.values() if isinstance(value, dict) else value:
+                yield from _credential_values(item, None)
+        return
+    model = next((member for member in members if _is_model(member)), None)
+    if isinstance(value, dict) and model is not None:
+        bearing = _holds_credential(model)
+        for key, item in value.items():
+            child = _child(model, key)
+            if child is not None:
+                yield from _credential_values(item, child)
+            elif bearing:
+                yield from _credential_values(item, None)
+        return
+    container = next((member for member in members if typing.get_origin(member) in (dict, list, tuple)), None)
+    if container is not None and isinstance(value, (dict, list)):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from _credential_values(item, _child(container, 0))
+
+
+def _scrubbed(lines: list[str], raw: dict[str, Any]) -> list[str]:
+    """A last guard: no line may carry a credential's value, whatever rule produced it."""
+    credentials = sorted({text for text in _credential_values(raw, StackSettings) if len(text) >= 6}, key=len, reverse=True)
+    for credential in credentials:
+        lines = [line.replace(credential, SECRET_SHOWN_AS) for line in lines]
+    return lines
+
+
+def _error(lines: list[str], raw: dict[str, Any]) -> SettingsError:
+    return SettingsError("invalid stack configuration:\n  " + "\n  ".join(_scrubbed(lines, raw)))
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+
+def _credential_paths(value: Any, path: str) -> Iterator[str]:
+    if isinstance(value, SecretStr):
+        yield path
+    elif isinstance(value, KeelsonModel):
+        for name, field in type(value).model_fields.items():
+            yield from _credential_paths(getattr(value, name), f"{path}.{field.alias or name}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _credential_paths(item, f"{path}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _credential_paths(item, f"{path}[{index}]")
+
+
+def _ancestors(path: str) -> list[str]:
+    """'keelson:a.b[0].c' -> ['keelson:a', 'keelson:a.b', 'keelson:a.b[0]', 'keelson:a.b[0].c']."""
+    cuts = [index for index, character in enumerate(path) if character in ".[" and index > path.index(":")]
+    return [path[:cut] for cut in cuts] + [path]
+
+
+def _plaintext_credentials(settings: StackSettings, secret_keys: set[str] | frozenset[str]) -> list[str]:
+    """Credential fields whose own value (or an ancestor's) was not given as a secret."""
+    paths = []
+    for field_name, field in StackSettings.model_fields.items():
+        root = f"{CONFIG_NAMESPACE}:{field.alias or field_name}"
+        paths.extend(_credential_paths(getattr(settings, field_name), root))
+    return [path for path in paths if not any(ancestor in secret_keys for ancestor in _ancestors(path))]
+
+
+def _derived_problems(settings: StackSettings) -> list[str]:
+    """Validate every component's Args as the program will build them, so none fails mid-deployment."""
+    problems = []
+    for key, component, build in settings.derived_builders():
+        try:
+            args = build()
+            type(args).model_validate(dict(args), context=VALIDATION_CONTEXT)
+        except ValidationError as error:
+            for item in error.errors(include_url=False):
+                where = ".".join(str(part) for part in item["loc"])
+                problems.append(
+                    f"{key} (as {component} receives it{', at ' + where if where else ''}): "
+                    f"{item['msg'].removeprefix('Value error, ')}"
+                )
+    return problems
 
 
 def parse_settings(raw: dict[str, Any], secret_keys: set[str] | frozenset[str] = frozenset()) -> StackSettings:
     """Validate raw config values (keys without the `keelson:` prefix) into StackSettings.
 
-    'secret_keys' are the config keys (with prefix) that hold `secure:` values; a secret field set
-    in any other key is rejected, so no credential is ever committed in clear text.
+    'secret_keys' are the config keys (with prefix) that hold `secure:` values: whole top-level keys
+    ('keelson:alerting'), as the engine marks them, or single fields ('keelson:alerting.slack.webhookUrl').
+    Every credential field must sit at or below one of them, so none is ever committed in clear text;
+    a top-level key counts only when no field below it is listed (see load_settings()).
+    Raises SettingsError, listing every problem with its key; no message shows a credential.
     """
     try:
-        settings = StackSettings.model_validate(raw)
+        settings = StackSettings.model_validate(raw, context=VALIDATION_CONTEXT)
     except ValidationError as error:
         lines = []
         for item in error.errors(include_url=False):
-            lines.extend(_describe(item).split("\n"))
-        raise SettingsError("invalid stack configuration:\n  " + "\n  ".join(lines)) from None
-    plaintext = [
-        key for key in _keys_with_secret_fields(settings) if f"{CONFIG_NAMESPACE}:{key}" not in secret_keys
-    ]
+            line = _describe(item)
+            if line is not None and line not in lines:
+                lines.extend(line.split("\n"))
+        raise _error(lines, raw) from None
+    keys = set(secret_keys)
+    refined = {key.split(".", 1)[0].split("[", 1)[0] for key in keys if "." in key or "[" in key}
+    keys -= refined
+    plaintext = _plaintext_credentials(settings, keys)
     if plaintext:
-        raise SettingsError(
-            "invalid stack configuration:\n  "
-            + "\n  ".join(
-                f"{CONFIG_NAMESPACE}:{key} holds a secret field in clear text; set it with "
-                f"`pulumi config set --secret --path '{CONFIG_NAMESPACE}:{key}.<field>' <value>`"
-                for key in plaintext
-            )
+        raise _error(
+            [
+                f"{path} = {SECRET_SHOWN_AS}: a credential in clear text; set it with "
+                f"`pulumi config set --secret --path '{path}' <value>`, so the stack file holds it encrypted"
+                for path in plaintext
+            ],
+            raw,
         )
+    problems = _derived_problems(settings)
+    if problems:
+        raise _error(problems, raw)
     return settings
-
-
-def _keys_with_secret_fields(settings: StackSettings) -> list[str]:
-    keys = []
-    for field_name, field in StackSettings.model_fields.items():
-        if _contains_secret(getattr(settings, field_name)):
-            keys.append(field.alias or field_name)
-    return keys
-
-
-def _contains_secret(value: Any) -> bool:
-    if isinstance(value, SecretStr):
-        return True
-    if isinstance(value, KeelsonModel):
-        return any(_contains_secret(getattr(value, name)) for name in type(value).model_fields)
-    if isinstance(value, dict):
-        return any(_contains_secret(item) for item in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_contains_secret(item) for item in value)
-    return False
 
 
 def _decode(value: Any) -> Any:
@@ -372,6 +466,50 @@ def _decode(value: Any) -> Any:
         return json.loads(value)
     except ValueError:
         return value
+
+
+def _same_value(committed: Any, given: Any) -> bool:
+    """Whether a stack-file value is the config the program got (a `secure:` leaf matches any text)."""
+    if isinstance(committed, dict) and set(committed) == {"secure"}:
+        return True
+    if isinstance(committed, dict):
+        return isinstance(given, dict) and committed.keys() == given.keys() and all(
+            _same_value(committed[key], given[key]) for key in committed
+        )
+    if isinstance(committed, list):
+        return isinstance(given, list) and len(committed) == len(given) and all(map(_same_value, committed, given))
+    return committed == given
+
+
+def _secure_leaves(value: Any, path: str) -> Iterator[str]:
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _secure_leaves(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _secure_leaves(item, f"{path}[{index}]")
+
+
+def stack_file_secret_keys(stack: str, raw: dict[str, Any], secret_keys: set[str]) -> set[str]:
+    """Narrow the engine's per-key secret marking to the fields the stack file holds as `secure:`.
+
+    The engine marks a whole key secret when any field below it is, so a clear-text credential
+    beside a `secure:` one would pass; the committed stack file says which fields are secure. A key
+    whose committed value is not the one the program got (set by --config or an environment)
+    keeps the engine's marking.
+    """
+    try:
+        document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return secret_keys
+    refined = set(secret_keys)
+    for key, committed in (document.get("config") or {}).items():
+        name = key.removeprefix(f"{CONFIG_NAMESPACE}:")
+        if key in secret_keys and name in raw and _same_value(committed, raw[name]):
+            refined = (refined - {key}) | set(_secure_leaves(committed, key))
+    return refined
 
 
 def load_settings() -> StackSettings:
@@ -386,4 +524,4 @@ def load_settings() -> StackSettings:
     raw = {key[len(prefix):]: _decode(config.get(key[len(prefix):])) for key in present if key.startswith(prefix)}
     secret_keys = {key for key in present if pulumi.runtime.is_config_secret(key)}
     secret_keys |= set(pulumi.runtime.config.get_config_secret_keys_env())
-    return parse_settings(raw, secret_keys)
+    return parse_settings(raw, stack_file_secret_keys(pulumi.get_stack(), raw, secret_keys))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import pulumi
@@ -11,7 +10,7 @@ import pulumi_kubernetes as k8s
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 
 from .builders import cert_manager
-from .models import ComputeResources, DnsLabel, Hostname, KeelsonModel, ResourceRequirements
+from .models import ComputeResources, DnsLabel, Hostname, KeelsonModel, ResourceRequirements, plain_number, ratio_value
 
 IssuerMode = Literal["local", "letsencrypt-staging", "letsencrypt-production"]
 """Which ClusterIssuer signs the stack's certificates."""
@@ -29,13 +28,21 @@ ISSUER_NAMES: dict[str, str] = {
 DNS01_SECRET_KEYS: dict[str, str] = {"cloudflare": "api-token", "route53": "secret-access-key"}
 """Key of the DNS provider credential in the Secret CertIssuer creates for it."""
 
+LETSENCRYPT_LIFETIME_HOURS = 2160
+"""Let's Encrypt issues 90-day certificates whatever 'duration' asks for.
+Ref: https://letsencrypt.org/docs/faq/#what-is-the-lifetime-for-let-s-encrypt-certificates-for-how-long-are-they-valid"""
+
+PRIVATE_SUFFIXES = ("localhost", "local", "test", "example", "invalid", "internal", "onion", "home.arpa")
+"""Special-use names (RFC 6761, 6762, 8375, 7686 and ICANN's .internal) outside the public DNS, for
+which Let's Encrypt never issues a certificate."""
+
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 _FORBIDDEN_EMAIL_DOMAINS = {"example.com", "example.net", "example.org"}
 """Domains Let's Encrypt refuses as account contacts (the ACME account registration fails)."""
 
 
 def _email(text: str) -> str:
-    if len(text) > 254 or not _EMAIL.match(text):
+    if len(text) > 254 or not _EMAIL.fullmatch(text):
         raise ValueError(f"'{text}' is not an email address such as ops@company.com")
     domain = text.rsplit("@", 1)[1].lower()
     if domain in _FORBIDDEN_EMAIL_DOMAINS:
@@ -75,6 +82,10 @@ def _present(value: Any) -> bool:
 
 def _hours(duration: str) -> int:
     return int(duration.removesuffix("h"))
+
+
+_MAX_GO_HOURS = 2562047
+"""The longest whole number of hours a Go time.Duration (int64 nanoseconds) holds."""
 
 
 def _in_zone(host: str, zone: str) -> bool:
@@ -162,6 +173,11 @@ class CertificateSpec(KeelsonModel):
     def effective_secret_name(self) -> str:
         return self.secret_name or f"{self.name}-tls"
 
+    @property
+    def resource_name(self) -> str:
+        """The role part of the Pulumi name CertIssuer gives this Certificate."""
+        return f"certificate-{self.namespace}-{self.name}"
+
 
 class CertIssuerArgs(KeelsonModel):
     """Arguments of CertIssuer.
@@ -234,9 +250,9 @@ class CertIssuerArgs(KeelsonModel):
         for resource in ("cpu", "memory"):
             ratio = self.solver_resources.ratio(resource)
             limit = getattr(self.max_limit_request_ratio, resource)
-            if ratio > Decimal(limit):
+            if ratio > ratio_value(limit):
                 raise ValueError(
-                    f"'solverResources' limits.{resource}/requests.{resource} is {ratio:.4g} "
+                    f"'solverResources' limits.{resource}/requests.{resource} is {plain_number(ratio)} "
                     f"({getattr(self.solver_resources.limits, resource)}/{getattr(self.solver_resources.requests, resource)}), "
                     f"above 'maxLimitRequestRatio.{resource}' ({limit}): the LimitRange would reject the solver pods"
                 )
@@ -245,12 +261,46 @@ class CertIssuerArgs(KeelsonModel):
                 f"'renewBefore' ({self.renew_before}) must be shorter than 'certificateDuration' "
                 f"({self.certificate_duration})"
             )
-        seen: set[tuple[str, str]] = set()
+        for duration_field in ("certificate_duration", "renew_before", "ca_duration"):
+            if _hours(getattr(self, duration_field)) > _MAX_GO_HOURS:
+                raise ValueError(
+                    f"'{type(self).model_fields[duration_field].alias}' ({getattr(self, duration_field)}) is longer "
+                    f"than the {_MAX_GO_HOURS}h a Go duration holds; cert-manager would refuse it"
+                )
+        acme = self.mode != "local" or any(certificate.issuer not in (None, "local") for certificate in self.certificates)
+        if acme and _hours(self.renew_before) >= LETSENCRYPT_LIFETIME_HOURS:
+            raise ValueError(
+                f"'renewBefore' ({self.renew_before}) must be shorter than the {LETSENCRYPT_LIFETIME_HOURS}h "
+                "Let's Encrypt certificates last: cert-manager ignores a renewBefore at or above the actual "
+                "lifetime and silently renews after two thirds of it"
+            )
+        seen: dict[tuple[str, str], int] = {}
+        secrets: dict[tuple[str, str], str] = {(self.namespace, cert_manager.CA_SECRET): "the local CA"}
+        if self.email is not None:
+            for issuer in cert_manager.LETSENCRYPT_SERVERS:
+                secrets[(self.namespace, f"{issuer}-account-key")] = f"the ACME account key of '{issuer}'"
+            if self.dns01 is not None:
+                secrets[(self.namespace, f"keelson-dns01-{self.dns01.provider}")] = "the DNS-01 credentials"
+        resource_names: dict[str, int] = {}
         for index, certificate in enumerate(self.certificates):
             key = (certificate.namespace, certificate.name)
             if key in seen:
                 raise ValueError(f"'certificates[{index}]' repeats Certificate {certificate.namespace}/{certificate.name}")
-            seen.add(key)
+            seen[key] = index
+            if certificate.resource_name in resource_names:
+                raise ValueError(
+                    f"'certificates[{index}]' ({certificate.namespace}/{certificate.name}) and "
+                    f"'certificates[{resource_names[certificate.resource_name]}]' would both be the Pulumi resource "
+                    f"'{certificate.resource_name}', which Pulumi refuses; rename one"
+                )
+            resource_names[certificate.resource_name] = index
+            secret = (certificate.namespace, certificate.effective_secret_name)
+            if secret in secrets:
+                raise ValueError(
+                    f"'certificates[{index}]' writes Secret {secret[0]}/{secret[1]}, which {secrets[secret]} already "
+                    "uses: two owners would overwrite each other's keys; give it another 'secretName'"
+                )
+            secrets[secret] = f"'certificates[{index}]'"
             mode = certificate.issuer or self.mode
             if mode != "local" and self.email is None:
                 raise ValueError(
@@ -266,24 +316,44 @@ class CertIssuerArgs(KeelsonModel):
         return self
 
     def _check_solvable(self, index: int, certificate: CertificateSpec) -> None:
-        zones = self.dns01.zones if self.dns01 is not None else []
         for host in certificate.hosts:
-            in_zone = any(_in_zone(host, zone) for zone in zones)
-            if host.startswith("*.") and not in_zone:
-                if "dns01" not in self.solvers:
-                    raise ValueError(
-                        f"'certificates[{index}].hosts' has the wildcard '{host}' but 'solvers' is {self.solvers}: "
-                        "Let's Encrypt validates wildcards only over DNS-01; add 'dns01' to 'solvers' and set 'dns01'"
-                    )
-                raise ValueError(
-                    f"'certificates[{index}].hosts' has the wildcard '{host}' outside the 'dns01.zones' {zones}: "
-                    "no solver could validate it"
+            problem = self.host_problem(host)
+            if problem is not None:
+                raise ValueError(f"'certificates[{index}].hosts' has {problem}")
+
+    def host_problem(self, host: str) -> str | None:
+        """Say why Let's Encrypt could never issue a certificate for 'host' with these solvers, or None.
+
+        The text follows a "has" ("has the wildcard '*.example.com' but 'solvers' is ..."), so each
+        caller says first where the host comes from.
+        """
+        name = host.removeprefix("*.")
+        suffix = next((suffix for suffix in PRIVATE_SUFFIXES if name == suffix or name.endswith(f".{suffix}")), None)
+        if suffix is not None:
+            return (
+                f"'{host}', a name under '.{suffix}', which is reserved for private use: Let's Encrypt never "
+                "issues for it; use mode 'local' (the local CA)"
+            )
+        zones = list(self.dns01.zones) if self.dns01 is not None else []
+        in_zone = any(_in_zone(host, zone) for zone in zones)
+        if host.startswith("*.") and not in_zone:
+            if "dns01" not in self.solvers:
+                return (
+                    f"the wildcard '{host}' but 'solvers' is {self.solvers}: Let's Encrypt validates wildcards only "
+                    "over DNS-01; add 'dns01' to 'solvers' and set 'dns01'"
                 )
-            if not in_zone and "http01" not in self.solvers:
-                raise ValueError(
-                    f"'certificates[{index}].hosts' has '{host}' outside the 'dns01.zones' {zones} and 'solvers' "
-                    "has no 'http01' fallback: no solver could validate it"
-                )
+            return f"the wildcard '{host}' outside the 'dns01.zones' {zones}: no solver could validate it"
+        if not in_zone and "http01" not in self.solvers:
+            return (
+                f"'{host}' outside the 'dns01.zones' {zones} and 'solvers' has no 'http01' fallback: no solver "
+                "could validate it"
+            )
+        return None
+
+    def http01_host(self, host: str) -> bool:
+        """Whether cert-manager proves 'host' over HTTP-01 (a solver pod in the Certificate's namespace)."""
+        zones = list(self.dns01.zones) if self.dns01 is not None else []
+        return self.acme_enabled and "http01" in self.solvers and not any(_in_zone(host, zone) for zone in zones)
 
     @property
     def issuer_name(self) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
-from pydantic import AfterValidator, Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 
 from .builders import autoscaling as autoscaling_builder
@@ -30,6 +30,7 @@ from .models import (
     IngressPolicy,
     IngressSpec,
     KeelsonModel,
+    LabelKey,
     NamespaceSpec,
     NetworkPeers,
     Port,
@@ -44,8 +45,10 @@ _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
 def _env_name(text: str) -> str:
-    if not _ENV_NAME.match(text):
+    if not _ENV_NAME.fullmatch(text):
         raise ValueError(f"'{text}' is not an environment variable name: use UPPER_SNAKE_CASE")
+    if len(text) > 253:
+        raise ValueError(f"is {len(text)} characters long; a ConfigMap or Secret key has at most 253")
     return text
 
 
@@ -60,6 +63,9 @@ MountPath = Annotated[str, AfterValidator(_absolute_path)]
 
 DEFAULT_SCRAPE_INTERVALS: dict[str, str] = {"api": "5s", "worker": "10s"}
 """APIs are scraped every 5 s so latency alerts react fast; workers every 10 s."""
+
+PLATFORM_ENV: dict[str, str] = {"LOG_LEVEL": "log_level", "ENVIRONMENT": "environment"}
+"""Environment variables HardenedApp sets itself, and the field each comes from."""
 
 
 class HardenedAppArgs(KeelsonModel):
@@ -151,8 +157,47 @@ class HardenedAppArgs(KeelsonModel):
     )
     revision_history_limit: int = Field(default=5, ge=0, le=100)
     """Old ReplicaSets kept for rollbacks."""
-    zone_topology_key: str = "topology.kubernetes.io/zone"
+    zone_topology_key: LabelKey = "topology.kubernetes.io/zone"
     """Node label pods are spread across."""
+
+    @field_validator("scrape_interval")
+    @classmethod
+    def _scrape_interval_above_zero(cls, interval: str | None) -> str | None:
+        if interval is not None and int(interval[:-1]) == 0:
+            raise ValueError(
+                f"'{interval}' would not scrape at {interval}: Prometheus replaces a scrape interval of 0 with "
+                "the global one (30s here); give a positive interval such as 5s"
+            )
+        return interval
+
+    @field_validator("generated_secrets")
+    @classmethod
+    def _generated_once(cls, names: list[str]) -> list[str]:
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"lists {', '.join(repeated)} more than once: each entry is a RandomPassword named after it, "
+                "and Pulumi refuses two resources of one name"
+            )
+        return names
+
+    @model_validator(mode="after")
+    def _platform_env_kept(self, info: ValidationInfo) -> HardenedAppArgs:
+        # The ConfigMap merges 'env' over LOG_LEVEL and ENVIRONMENT, and envFrom lets the Secret win over
+        # the ConfigMap: either way the app would silently get another value than the one its field sets.
+        stack_keys: dict[str, str] = (info.context or {}).get("stack_wide_app_fields", {})
+        for source, names in (("env", self.env), ("generatedSecrets", self.generated_secrets), ("secretEnv", self.secret_env)):
+            for name in sorted(set(names) & PLATFORM_ENV.keys()):
+                field = PLATFORM_ENV[name]
+                origin = (
+                    f"the stack sets for every app from {stack_keys[field]}"
+                    if field in stack_keys
+                    else f"HardenedApp sets from '{type(self).model_fields[field].alias}'"
+                )
+                raise ValueError(
+                    f"'{source}.{name}' would override the {name} that {origin}; remove it and set that key instead"
+                )
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> HardenedAppArgs:
@@ -178,11 +223,13 @@ class HardenedAppArgs(KeelsonModel):
                 f"'preStopSleepSeconds' ({self.pre_stop_sleep_seconds}) must be less than "
                 f"'terminationGracePeriodSeconds' ({self.termination_grace_period_seconds})"
             )
-        overlap = set(self.generated_secrets) & set(self.secret_env) | (
-            set(self.env) & (set(self.generated_secrets) | set(self.secret_env))
-        )
-        if overlap:
-            raise ValueError(f"environment variables {sorted(overlap)} are defined more than once")
+        sources = {"env": set(self.env), "generatedSecrets": set(self.generated_secrets), "secretEnv": set(self.secret_env)}
+        for first, second in (("env", "generatedSecrets"), ("env", "secretEnv"), ("generatedSecrets", "secretEnv")):
+            for name in sorted(sources[first] & sources[second]):
+                raise ValueError(
+                    f"'{first}' and '{second}' both define {name}; keep one (the Secret would silently win "
+                    "over the ConfigMap)"
+                )
         if self.metrics_port is not None and self.metrics_port == self.port:
             raise ValueError(f"'metricsPort' ({self.metrics_port}) equals 'port'; leave it unset to share the port")
         return self

@@ -13,10 +13,10 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from .quantities import parse_cpu, parse_memory
+from .quantities import parse_cpu, parse_memory, parse_quantity
 
 PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
 """Pod Security Standards levels. Ref: https://kubernetes.io/docs/concepts/security/pod-security-standards/"""
@@ -25,6 +25,8 @@ AppComponent = Literal["api", "worker"]
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _HOSTNAME = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_LABEL_KEY_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _IMAGE = re.compile(
     r"^(?P<repository>[a-z0-9]+([._/-][a-z0-9]+|:[0-9]+/)*)"
     r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
@@ -32,8 +34,17 @@ _IMAGE = re.compile(
 )
 
 
+MAX_WHOLE_NUMBER = 2**31 - 1
+"""Largest whole number a field takes: Kubernetes counts, ports and seconds are int32, and so are
+the numbers nginx, Loki and Prometheus read from their flags."""
+
+
 class KeelsonModel(BaseModel):
-    """Base of every config model: frozen, strict about unknown keys, camelCase aliases."""
+    """Base of every config model: frozen, strict about unknown keys, camelCase aliases.
+
+    Floats must be finite (inf and NaN mean nothing to Kubernetes or the tools) and whole numbers
+    must fit in 32 bits, so a huge value fails here rather than at deploy time.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
@@ -42,21 +53,47 @@ class KeelsonModel(BaseModel):
         frozen=True,
         validate_default=True,
         use_attribute_docstrings=True,
+        allow_inf_nan=False,
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _fits_in_32_bits(cls, value: object) -> object:
+        if type(value) is int and not -MAX_WHOLE_NUMBER <= value <= MAX_WHOLE_NUMBER:
+            bound = f"above {MAX_WHOLE_NUMBER}" if value > 0 else f"below -{MAX_WHOLE_NUMBER}"
+            raise ValueError(f"is {bound}, beyond the whole numbers Kubernetes and the tools accept here (32 bits)")
+        return value
+
+
+def plain_number(value: Decimal | float | int) -> str:
+    """Write a number as people do: 10, 2.5, 0.3333 (never 1E+1 or 1.000e+4)."""
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    text = f"{number:.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def _no_whitespace(text: str) -> None:
+    if any(character.isspace() for character in text):
+        raise ValueError(
+            f"{text!r} contains whitespace; write the quantity without spaces, e.g. 500m or 512Mi, because "
+            "it is handed verbatim to the API server and to cert-manager's controller flags"
+        )
 
 
 def _cpu(text: str) -> str:
+    _no_whitespace(text)
     parse_cpu(text)
     return text
 
 
 def _memory(text: str) -> str:
+    _no_whitespace(text)
     parse_memory(text)
     return text
 
 
 def _dns_label(text: str) -> str:
-    if not _DNS_LABEL.match(text):
+    if not _DNS_LABEL.fullmatch(text):
         raise ValueError(
             f"'{text}' is not a DNS-1123 label: use at most 63 lowercase letters, digits and '-', "
             "starting and ending with a letter or digit"
@@ -65,7 +102,7 @@ def _dns_label(text: str) -> str:
 
 
 def _hostname(text: str) -> str:
-    if len(text) > 253 or not _HOSTNAME.match(text):
+    if len(text) > 253 or not _HOSTNAME.fullmatch(text):
         raise ValueError(
             f"'{text}' is not a valid hostname: use lowercase DNS labels separated by dots, "
             "e.g. api.example.com (a leading '*.' is allowed for wildcards)"
@@ -74,7 +111,7 @@ def _hostname(text: str) -> str:
 
 
 def _image(text: str) -> str:
-    match = _IMAGE.match(text)
+    match = _IMAGE.fullmatch(text)
     if match is None:
         raise ValueError(f"'{text}' is not a container image reference (registry/repository:tag[@sha256:digest])")
     if match["tag"] is None and match["digest"] is None:
@@ -92,6 +129,44 @@ def _cidr(text: str) -> str:
     return text
 
 
+def label_value_problem(text: str) -> str | None:
+    """Return why Kubernetes refuses 'text' as a label value, or None when it is valid."""
+    if len(text) > 63:
+        return f"is {len(text)} characters long; a label value has at most 63"
+    if not _LABEL_VALUE.fullmatch(text):
+        return "is not a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+    return None
+
+
+def label_key_problem(text: str) -> str | None:
+    """Return why Kubernetes refuses 'text' as a label key ([prefix/]name), or None when it is valid."""
+    prefix, _, name = text.rpartition("/")
+    if "/" in prefix or (prefix and (len(prefix) > 253 or not _LABEL_KEY_PREFIX.fullmatch(prefix))):
+        return "has a prefix that is not a DNS subdomain (e.g. topology.kubernetes.io/zone)"
+    if not name or label_value_problem(name) is not None:
+        return "is not a label key: at most 63 letters, digits, '-', '_' and '.' after an optional 'prefix/'"
+    return None
+
+
+def _label_key(text: str) -> str:
+    problem = label_key_problem(text)
+    if problem is not None:
+        raise ValueError(f"{text!r} {problem}")
+    return text
+
+
+def _label_value(text: str) -> str:
+    problem = label_value_problem(text)
+    if problem is not None:
+        raise ValueError(f"{text!r} {problem}")
+    return text
+
+
+def ratio_value(text: str) -> Decimal:
+    """Return the value of a maxLimitRequestRatio entry (a quantity such as 4 or 2500m)."""
+    return parse_quantity(text)
+
+
 CpuQuantity = Annotated[str, AfterValidator(_cpu)]
 """A CPU quantity in cores ("2") or millicores ("500m")."""
 MemoryQuantity = Annotated[str, AfterValidator(_memory)]
@@ -103,6 +178,10 @@ ImageReference = Annotated[str, AfterValidator(_image)]
 """A container image pinned by tag or digest; 'latest' and untagged images are rejected."""
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+LabelKey = Annotated[str, AfterValidator(_label_key)]
+"""A Kubernetes label key such as app.kubernetes.io/name or k8s-app."""
+LabelValue = Annotated[str, AfterValidator(_label_value)]
+"""A Kubernetes label value: at most 63 characters."""
 
 
 class ComputeResources(KeelsonModel):
@@ -131,6 +210,11 @@ class ResourceRequirements(KeelsonModel):
         for resource, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
             request = getattr(self.requests, resource)
             limit = getattr(self.limits, resource)
+            if parse(request) <= 0:
+                raise ValueError(
+                    f"'requests.{resource}' ({request}) must be above zero: a LimitRange with "
+                    "maxLimitRequestRatio (every governed namespace has one) rejects a container whose request is 0"
+                )
             if parse(limit) < parse(request):
                 raise ValueError(
                     f"'limits.{resource}' ({limit}) must be greater than or equal to "
@@ -199,12 +283,64 @@ class LimitRangeSpec(KeelsonModel):
     max_limit_request_ratio: ComputeResources = ComputeResources(cpu="4", memory="4")
     """Highest limit/request ratio a container may have; app resources are checked against it."""
 
+    @model_validator(mode="after")
+    def _defaults_within_bounds(self) -> LimitRangeSpec:
+        for resource, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
+            request_text = getattr(self.default_request, resource)
+            limit_text = getattr(self.default_limit, resource)
+            ratio_text = getattr(self.max_limit_request_ratio, resource)
+            request, limit, ceiling = parse(request_text), parse(limit_text), ratio_value(ratio_text)
+            if ceiling < 1:
+                raise ValueError(
+                    f"'maxLimitRequestRatio.{resource}' ({ratio_text}) must be at least 1: the API server refuses "
+                    "a ratio below 1, since no limit can be below its request"
+                )
+            if request <= 0:
+                raise ValueError(
+                    f"'defaultRequest.{resource}' ({request_text}) must be above zero: the LimitRange would "
+                    "reject every container that relies on it, its limit/request ratio being undefined"
+                )
+            if request > limit:
+                raise ValueError(
+                    f"'defaultRequest.{resource}' ({request_text}) must not be above 'defaultLimit.{resource}' "
+                    f"({limit_text}): the API server refuses such a LimitRange"
+                )
+            if limit / request > ceiling:
+                raise ValueError(
+                    f"'defaultLimit.{resource}'/'defaultRequest.{resource}' is {plain_number(limit / request)} "
+                    f"({limit_text}/{request_text}), above 'maxLimitRequestRatio.{resource}' ({ratio_text}): "
+                    "every container that relies on the defaults would be rejected"
+                )
+        return self
+
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+"""Namespaces Kubernetes creates and runs in; the whole 'kube-' prefix is reserved for them.
+Ref: https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/#initial-namespaces"""
+
+
+def system_namespace(name: str) -> bool:
+    """Whether 'name' is a namespace Kubernetes itself owns."""
+    return name in SYSTEM_NAMESPACES or name.startswith("kube-")
+
 
 class NamespaceSpec(KeelsonModel):
     """A governed namespace: Pod Security labels, quota, limit range and default-deny policies."""
 
     name: DnsLabel
-    """The namespace name (a DNS-1123 label)."""
+    """The namespace name (a DNS-1123 label); never one of Kubernetes' own (default, kube-*)."""
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_system_namespace(cls, name: str) -> str:
+        if system_namespace(name):
+            raise ValueError(
+                f"'{name}' is a namespace Kubernetes itself runs in (default and kube-* are reserved): "
+                "its quota, LimitRange and default-deny policies would land on the cluster's own pods; "
+                "choose a name of your own"
+            )
+        return name
+
     pod_security: PodSecurityLabels = PodSecurityLabels()
     quota: ResourceQuotaSpec = ResourceQuotaSpec()
     limit_range: LimitRangeSpec = LimitRangeSpec()
@@ -336,7 +472,28 @@ class IngressPolicy(KeelsonModel):
     content_security_policy: str = "default-src 'self'; frame-ancestors 'none'; object-src 'none'"
     """Content-Security-Policy header sent with every response."""
     hsts_max_age_seconds: int = Field(default=31536000, ge=0)
-    """Strict-Transport-Security max-age (one year by default)."""
+    """Strict-Transport-Security max-age (one year by default); 0 tells browsers to forget the
+    policy (RFC 6797), the one way to undo HSTS, so it is allowed."""
+
+    @field_validator("body_size")
+    @classmethod
+    def _body_size_limits(cls, size: str) -> str:
+        if int(size.rstrip("kmg")) == 0:
+            raise ValueError(
+                f"'{size}' would lift the limit: nginx reads a client_max_body_size of 0 as no limit at all; "
+                "give a size such as 1m"
+            )
+        return size
+
+    @field_validator("content_security_policy")
+    @classmethod
+    def _header_value(cls, policy: str) -> str:
+        if not policy.strip() or any(ord(character) < 32 or ord(character) == 127 for character in policy):
+            raise ValueError(
+                "must be a non-empty header value without control characters (a line break would end the "
+                "header and nginx refuses the configuration)"
+            )
+        return policy
 
 
 class NetworkPeers(KeelsonModel):
@@ -346,5 +503,5 @@ class NetworkPeers(KeelsonModel):
     """Namespace of Prometheus; only it may scrape the metrics ports."""
     dns_namespace: DnsLabel = "kube-system"
     """Namespace of the cluster DNS pods."""
-    dns_pod_labels: dict[str, str] = {"k8s-app": "kube-dns"}
+    dns_pod_labels: dict[LabelKey, LabelValue] = {"k8s-app": "kube-dns"}
     """Labels of the cluster DNS pods."""

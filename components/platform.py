@@ -14,7 +14,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .builders.autoscaling import pdb_spec
 from .builders.labels import image_version, selector_labels, standard_labels
@@ -33,6 +33,16 @@ class StorageSpec(KeelsonModel):
     """Size of each replica's volume."""
     storage_class: DnsLabel | None = None
     """StorageClass of the PersistentVolumeClaims; none means emptyDir."""
+
+    @field_validator("size")
+    @classmethod
+    def _size_above_zero(cls, size: str) -> str:
+        if int(size[:-2]) == 0:
+            raise ValueError(
+                f"'{size}' holds nothing: the API server refuses a PersistentVolumeClaim of 0, and an emptyDir "
+                "sizeLimit of 0 bounds nothing; give a size such as 20Gi"
+            )
+        return size
 
 
 def component_labels(name: str, environment: str, component: str, image: str) -> dict[str, str]:

@@ -30,6 +30,7 @@ PROJECT_FILES = (
     "Pulumi.cluster.yaml",
     "__main__.py",
     "settings.py",
+    "settings_rules.py",
 )
 PROJECT_DIRS = ("components",)
 

@@ -24,12 +24,17 @@ def raw_settings(config: dict) -> dict:
 
 
 STAGING_SECRET_KEYS = frozenset(harness.stack_secret_keys("staging"))
+SECRET_VALUES = (*harness.SECURE_PLACEHOLDERS.values(), "postgres://user:hunter2@db/app", "hunter2")
+"""Every credential value the settings tests hand in; no settings error may contain one."""
 
 
 def settings_error(config: dict, secret_keys: frozenset[str] = STAGING_SECRET_KEYS) -> str:
     with pytest.raises(SettingsError) as caught:
         parse_settings(raw_settings(config), secret_keys)
-    return str(caught.value)
+    message = str(caught.value)
+    leaked = [value for value in SECRET_VALUES if value in message]
+    assert not leaked, f"the settings error shows credential values {leaked}:\n{message}"
+    return message
 
 
 @pytest.mark.parametrize("stack_file", sorted(Path(harness.ROOT).glob("Pulumi.*.yaml")), ids=lambda p: p.name)
@@ -183,7 +188,8 @@ def test_there_are_at_least_twenty_distinct_bad_configs():
 def test_secret_values_in_clear_text_are_rejected(staging_config):
     _set(staging_config, "apps.api.secretEnv", {"DATABASE_URL": "postgres://user:hunter2@db/app"})
     message = settings_error(staging_config)
-    assert "keelson:apps holds a secret field in clear text" in message
+    assert "keelson:apps.api.secretEnv.DATABASE_URL = [secret]: a credential in clear text" in message
+    assert "pulumi config set --secret --path 'keelson:apps.api.secretEnv.DATABASE_URL'" in message
     assert "hunter2" not in message
 
 

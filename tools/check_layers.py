@@ -12,6 +12,8 @@ from collections import Counter
 LAYERS = {
     "tests.test_builders": "pure builders",
     "tests.test_settings": "settings validation",
+    "tests.test_settings_rules": "cross-field settings rules",
+    "tests.test_settings_fuzz": "settings fuzzing (hypothesis)",
     "tests.test_hardened_app": "components under mocks",
     "tests.test_program": "whole program per stack",
     "tests.test_manifests": "schema validation and checkov",
@@ -37,7 +39,10 @@ def main(path: str) -> int:
     problems: list[str] = []
     for case in ElementTree.parse(path).getroot().iter("testcase"):
         module = case.get("classname", "").rsplit(".", 1)[0] if "." in case.get("classname", "") else ""
-        module = next((layer for layer in LAYERS if case.get("classname", "").startswith(layer)), module)
+        classname = case.get("classname", "")
+        # The longest layer the test's module is (or is a class inside): test_settings_rules is not test_settings.
+        matching = [layer for layer in LAYERS if classname == layer or classname.startswith(f"{layer}.")]
+        module = max(matching, key=len, default=module)
         outcome = next((child.tag for child in case if child.tag in ("skipped", "failure", "error")), None)
         if outcome:
             problems.append(f"{case.get('classname')}::{case.get('name')} {outcome}")

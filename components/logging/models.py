@@ -37,13 +37,13 @@ _CLUSTER_SERVICE = re.compile(r"^(?P<service>[a-z0-9-]+)\.(?P<namespace>[a-z0-9-
 
 
 def _host(text: str) -> str:
-    if len(text) > 253 or not _HOST.match(text):
+    if len(text) > 253 or not _HOST.fullmatch(text):
         raise ValueError(f"'{text}' is not a hostname such as elasticsearch.example.com or es-http.elastic.svc")
     return text
 
 
 def _in_cluster_url(text: str) -> str:
-    if not _IN_CLUSTER_URL.match(text):
+    if not _IN_CLUSTER_URL.fullmatch(text):
         raise ValueError(
             f"'{text}' is not an in-cluster URL such as http://alertmanager.monitoring.svc.cluster.local:9093 "
             "(http://<host>:<port>, no path)"
@@ -51,9 +51,18 @@ def _in_cluster_url(text: str) -> str:
     return text
 
 
+_MAX_GO_DAYS = 106751
+"""The longest whole number of days a Go time.Duration (int64 nanoseconds) holds."""
+
+
 def _days(text: str) -> str:
     if int(text[:-1]) < 1:
-        raise ValueError(f"'{text}' is shorter than Loki's 24h index period; use at least 1d")
+        raise ValueError(
+            f"'{text}' is shorter than Loki's 24h index period, and Loki reads a retention of 0 as keeping logs "
+            "forever; use at least 1d"
+        )
+    if int(text[:-1]) > _MAX_GO_DAYS:
+        raise ValueError(f"'{text}' is longer than the {_MAX_GO_DAYS}d a Go duration holds; Loki would refuse it")
     return text
 
 
@@ -66,14 +75,14 @@ RetentionDays = Annotated[str, Field(pattern=r"^[0-9]+d$"), AfterValidator(_days
 
 def url_parts(url: str) -> tuple[str, int]:
     """Return (host, port) of an InClusterUrl."""
-    match = _IN_CLUSTER_URL.match(url)
+    match = _IN_CLUSTER_URL.fullmatch(url)
     assert match is not None, url
     return match["host"], int(match["port"])
 
 
 def cluster_service_namespace(host: str) -> str | None:
     """Return the namespace of a '<service>.<namespace>.svc[.cluster.local]' host, else None."""
-    match = _CLUSTER_SERVICE.match(host)
+    match = _CLUSTER_SERVICE.fullmatch(host)
     return match["namespace"] if match else None
 
 
@@ -212,6 +221,8 @@ class ElasticsearchOutput(KeelsonModel):
     def _credentials_in_pairs(cls, user: str | None, info: ValidationInfo) -> str | None:
         # A field check on 'user' (validated after 'password'), not a model check: pydantic puts the
         # input of the failing validator in the error, and here that is the user, never the password.
+        if "password" not in info.data:
+            return user  # 'password' itself failed validation and is reported on its own
         if (user is None) != (info.data.get("password") is None):
             given = "'user'" if user is not None else "'password'"
             raise ValueError(f"{given} is set without its partner: give both 'user' and 'password' or neither")

@@ -8,7 +8,6 @@ the node's log files allows (see FluentBitSpec). Each workload has its own Netwo
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import pulumi
@@ -20,7 +19,7 @@ from ..builders import network_policies
 from ..builders.labels import selector_labels
 from ..builders.workload import hardened_container, hardened_pod_spec
 from ..footprint import pod_footprint
-from ..models import DnsLabel, KeelsonModel, NamespaceSpec, NetworkPeers, PodSecurityLabels
+from ..models import DnsLabel, KeelsonModel, NamespaceSpec, NetworkPeers, PodSecurityLabels, plain_number, ratio_value
 from ..platform import PlatformComponent, component_labels, config_digest
 from . import fluent_bit
 from .loki_config import CONFIG_PATH, DATA_DIR, HTTP_PORT, RULES_DIR, TENANT, loki_args, loki_config
@@ -98,9 +97,9 @@ class LoggingStackArgs(KeelsonModel):
             for resource in ("cpu", "memory"):
                 ratio = resources.ratio(resource)
                 allowed = getattr(ceiling, resource)
-                if ratio > Decimal(allowed):
+                if ratio > ratio_value(allowed):
                     raise ValueError(
-                        f"'{owner}.resources' limit/request {resource} ratio ({float(ratio):g}) exceeds the namespace "
+                        f"'{owner}.resources' limit/request {resource} ratio ({plain_number(ratio)}) exceeds the namespace "
                         f"LimitRange's maxLimitRequestRatio.{resource} ({allowed}); the pods would be rejected"
                     )
         buffer = mem_buf_bytes(self.fluent_bit.mem_buf_limit)

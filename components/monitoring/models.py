@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, SecretStr, TypeAdapter, field_validator, model_validator
 
-from ..models import DnsLabel, Hostname, KeelsonModel
+from ..models import DnsLabel, Hostname, KeelsonModel, plain_number
 
 FAST_BURN_RATE = Decimal("14.4")
 """Burn rate of the 1h/5m SLO alert: 2 % of a 30-day error budget spent in one hour.
@@ -29,17 +29,18 @@ _DURATION = re.compile(r"^[0-9]+(ms|s|m|h)$")
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
 _SLACK_CHANNEL = re.compile(r"^[#@]?[a-z0-9][a-z0-9._-]{0,79}$|^[CGD][A-Z0-9]{6,}$")
 _ROUTING_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]{0,15}$")
 _HOSTNAME: TypeAdapter[str] = TypeAdapter(Hostname)
 
 
 def _duration(text: str) -> str:
-    if not _DURATION.match(text) or int(re.sub(r"[a-z]+$", "", text)) == 0:
+    if not _DURATION.fullmatch(text) or int(re.sub(r"[a-z]+$", "", text)) == 0:
         raise ValueError(f"'{text}' is not a positive Prometheus duration such as 5s, 30s or 1m")
     return text
 
 
 def _email(text: str) -> str:
-    if not _EMAIL.match(text):
+    if not _EMAIL.fullmatch(text):
         raise ValueError(f"'{text}' is not an email address such as oncall@example.com")
     return text
 
@@ -52,7 +53,7 @@ def _email_list(text: str) -> str:
 
 def _smarthost(text: str) -> str:
     host, separator, port = text.rpartition(":")
-    if not separator or not port.isdigit() or not 1 <= int(port) <= 65535:
+    if not separator or not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
         raise ValueError(f"'{text}' is not host:port, e.g. smtp.example.com:587")
     if host != "localhost":
         try:
@@ -65,9 +66,23 @@ def _smarthost(text: str) -> str:
 def _https_url(secret: SecretStr) -> SecretStr:
     value = secret.get_secret_value()
     if not value.startswith("https://") or len(value) <= len("https://"):
-        # The value itself is a credential, so the message shows only its scheme.
-        scheme = value.split("://", 1)[0] + "://" if "://" in value else "no scheme"
-        raise ValueError(f"must be an https:// URL (got {scheme}), because the URL carries a credential")
+        # The value itself is a credential, so the message shows only its scheme, and only when it
+        # looks like one (a pasted token containing '://' must not be echoed as a "scheme").
+        scheme, separator, _ = value.partition("://")
+        if value == "https://":
+            shown = "nothing after https://"
+        elif not separator:
+            shown = "no scheme"
+        elif _SCHEME.fullmatch(scheme):
+            shown = f"{scheme}://"
+        else:
+            shown = "no readable scheme"
+        raise ValueError(f"must be an https:// URL (got {shown}), because the URL carries a credential")
+    if any(character.isspace() or ord(character) < 32 for character in value):
+        raise ValueError(
+            f"must be a URL without spaces or control characters ({len(value)} characters given), because "
+            "Alertmanager reads it verbatim from its Secret file"
+        )
     return secret
 
 
@@ -104,6 +119,16 @@ class SloObjective(KeelsonModel):
         "Default: the Go client's DefBuckets, which podinfo uses.",
     )
 
+    @field_validator("histogram_buckets")
+    @classmethod
+    def _buckets_increase(cls, buckets: tuple[float, ...]) -> tuple[float, ...]:
+        if any(bucket <= 0 for bucket in buckets) or any(later <= earlier for earlier, later in zip(buckets, buckets[1:])):
+            raise ValueError(
+                f"({', '.join(f'{bucket:g}' for bucket in buckets)}) must be positive and strictly increasing, "
+                "as the Prometheus client libraries require of histogram buckets"
+            )
+        return buckets
+
     @model_validator(mode="after")
     def _alerts_can_fire(self) -> SloObjective:
         if self.latency_threshold_seconds not in self.histogram_buckets:
@@ -120,7 +145,7 @@ class SloObjective(KeelsonModel):
             if FAST_BURN_RATE * budget >= 1:
                 floor = 100 * (1 - 1 / FAST_BURN_RATE)
                 raise ValueError(
-                    f"'{key}' ({percent:g}) leaves an error budget of {budget * 100:g} %, so the 1h/5m alert would "
+                    f"'{key}' ({percent:g}) leaves an error budget of {plain_number(budget * 100)} %, so the 1h/5m alert would "
                     f"need more than 100 % bad requests ({FAST_BURN_RATE}x the budget) and could never fire; "
                     f"use a target above {floor:.2f}"
                 )
@@ -172,7 +197,7 @@ class SlackChannel(KeelsonModel):
     @field_validator("channel")
     @classmethod
     def _channel_name(cls, text: str) -> str:
-        if not _SLACK_CHANNEL.match(text):
+        if not _SLACK_CHANNEL.fullmatch(text):
             raise ValueError(
                 f"'{text}' is not a Slack channel: use '#name' (lowercase letters, digits, '.', '_', '-') "
                 "or a channel ID such as C0123456789"
@@ -190,10 +215,10 @@ class PagerDutyChannel(KeelsonModel):
     @field_validator("routing_key")
     @classmethod
     def _routing_key_shape(cls, secret: SecretStr) -> SecretStr:
-        if not _ROUTING_KEY.match(secret.get_secret_value()):
+        if not _ROUTING_KEY.fullmatch(secret.get_secret_value()):
             raise ValueError(
-                "'routingKey' must be the 32-character integration key of an Events API v2 integration "
-                f"(got {len(secret.get_secret_value())} characters)"
+                "must be the 32-character integration key of an Events API v2 integration, letters and digits "
+                f"only (got {len(secret.get_secret_value())} characters)"
             )
         return secret
 

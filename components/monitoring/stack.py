@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..builders import ingress as ingress_builder
 from ..builders import network_policies
@@ -32,6 +32,8 @@ from ..models import (
     NamespaceSpec,
     NetworkPeers,
     ResourceRequirements,
+    plain_number,
+    ratio_value,
 )
 from ..platform import PlatformComponent, StorageSpec, component_labels, config_digest
 from .alertmanager import SECRETS_DIR, AlertRoutingWarning, alertmanager_config, alertmanager_secret_data, routing_warnings
@@ -42,6 +44,10 @@ from .prometheus_config import ALERTMANAGER_PORT, GRAFANA_PORT, PROMETHEUS_PORT,
 from .rules import render_rule_files, rule_files
 
 ALERTMANAGER_CLUSTER_PORT = 9094
+
+_RETENTION_HOURS = {"h": 1, "d": 24, "w": 168}
+_MAX_GO_HOURS = 2562047
+"""The longest whole number of hours a Go time.Duration (int64 nanoseconds) holds."""
 
 
 class PrometheusSpec(KeelsonModel):
@@ -59,6 +65,19 @@ class PrometheusSpec(KeelsonModel):
     """Requests and limits of each server."""
     storage: StorageSpec = StorageSpec()
     """Volume of each server's TSDB."""
+
+    @field_validator("retention")
+    @classmethod
+    def _retention_is_kept(cls, retention: str) -> str:
+        hours = int(retention[:-1]) * _RETENTION_HOURS[retention[-1]]
+        if hours == 0:
+            raise ValueError(
+                f"'{retention}' would not be kept: Prometheus replaces a retention of 0 with its own default of 15d; "
+                "give the retention you want, e.g. 7d"
+            )
+        if hours > _MAX_GO_HOURS:
+            raise ValueError(f"'{retention}' is longer than the {_MAX_GO_HOURS // 24}d a Go duration holds; Prometheus would not start")
+        return retention
 
 
 class AlertmanagerSpec(KeelsonModel):
@@ -133,6 +152,31 @@ class MonitoringStackArgs(KeelsonModel):
         unknown = [objective.app for objective in self.slo if objective.app not in scraped]
         if unknown and self.apps:
             raise ValueError(f"'slo' names apps that are not scraped: {unknown}; scraped apps: {sorted(scraped)}")
+        for index, objective in enumerate(self.slo):
+            for later, other in enumerate(self.slo[index + 1 :], start=index + 1):
+                shared = None in (objective.namespace, other.namespace) or objective.namespace == other.namespace
+                if objective.app == other.app and shared:
+                    raise ValueError(
+                        f"'slo[{index}]' and 'slo[{later}]' both cover app '{objective.app}' (an objective without "
+                        "'namespace' covers every namespace): their recording rules would write the same series"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _workloads_fit_the_limit_range(self) -> MonitoringStackArgs:
+        ceiling = self.namespace.limit_range.max_limit_request_ratio
+        for owner in ("prometheus", "alertmanager", "grafana"):
+            resources: ResourceRequirements = getattr(self, owner).resources
+            for resource in ("cpu", "memory"):
+                ratio = resources.ratio(resource)
+                allowed = getattr(ceiling, resource)
+                if ratio > ratio_value(allowed):
+                    raise ValueError(
+                        f"'{owner}.resources' limits.{resource}/requests.{resource} is {plain_number(ratio)} "
+                        f"({getattr(resources.limits, resource)}/{getattr(resources.requests, resource)}), above "
+                        f"'namespace.limitRange.maxLimitRequestRatio.{resource}' ({allowed}): the LimitRange would "
+                        "reject the pods"
+                    )
         return self
 
 
