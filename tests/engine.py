@@ -31,6 +31,7 @@ PROJECT_FILES = (
     "__main__.py",
     "settings.py",
     "settings_rules.py",
+    "settings_messages.py",
 )
 PROJECT_DIRS = ("components",)
 
