@@ -228,6 +228,22 @@ class ResourceRequirements(KeelsonModel):
         return parse(getattr(self.limits, resource)) / parse(getattr(self.requests, resource))
 
 
+def check_limit_range_ratios(workloads: list[tuple[str, ResourceRequirements]], ceiling: Any) -> None:
+    """Raise for the first workload whose limit/request ratio is above the namespace LimitRange's
+    maxLimitRequestRatio ('ceiling', with cpu and memory): the API server would reject its pods."""
+    for owner, resources in workloads:
+        for resource in ("cpu", "memory"):
+            ratio = resources.ratio(resource)
+            allowed = getattr(ceiling, resource)
+            if ratio > ratio_value(allowed):
+                raise ValueError(
+                    f"'{owner}.resources' limits.{resource}/requests.{resource} is {plain_number(ratio)} "
+                    f"({getattr(resources.limits, resource)}/{getattr(resources.requests, resource)}), above "
+                    f"'namespace.limitRange.maxLimitRequestRatio.{resource}' ({allowed}): the LimitRange would "
+                    "reject the pods"
+                )
+
+
 class PodSecurityLabels(KeelsonModel):
     """Pod Security Admission levels for a namespace.
 

@@ -345,7 +345,7 @@ INVALID = {
     ),
     "limit ratio over the LimitRange": (
         {"loki": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}},
-        r"'loki.resources' limit/request cpu ratio \(10\) exceeds .*maxLimitRequestRatio.cpu \(4\)",
+        r"'loki.resources' limits.cpu/requests.cpu is 10 \(.*\), above .*maxLimitRequestRatio.cpu' \(4\)",
     ),
     "buffer larger than half the memory limit": (
         {"fluentBit": {"memBufLimit": "200MB"}},

@@ -19,7 +19,7 @@ from ..builders import network_policies
 from ..builders.labels import selector_labels
 from ..builders.workload import hardened_container, hardened_pod_spec
 from ..footprint import pod_footprint
-from ..models import DnsLabel, KeelsonModel, NamespaceSpec, NetworkPeers, PodSecurityLabels, plain_number, ratio_value
+from ..models import DnsLabel, KeelsonModel, NamespaceSpec, NetworkPeers, PodSecurityLabels, check_limit_range_ratios
 from ..platform import PlatformComponent, component_labels, config_digest
 from . import fluent_bit
 from .loki_config import CONFIG_PATH, DATA_DIR, HTTP_PORT, RULES_DIR, TENANT, loki_args, loki_config
@@ -92,16 +92,10 @@ class LoggingStackArgs(KeelsonModel):
                 "mounts /var/log and its state directory from the node (hostPath), which 'baseline' and "
                 "'restricted' reject"
             )
-        ceiling = self.namespace.limit_range.max_limit_request_ratio
-        for owner, resources in (("fluentBit", self.fluent_bit.resources), ("loki", self.loki.resources)):
-            for resource in ("cpu", "memory"):
-                ratio = resources.ratio(resource)
-                allowed = getattr(ceiling, resource)
-                if ratio > ratio_value(allowed):
-                    raise ValueError(
-                        f"'{owner}.resources' limit/request {resource} ratio ({plain_number(ratio)}) exceeds the namespace "
-                        f"LimitRange's maxLimitRequestRatio.{resource} ({allowed}); the pods would be rejected"
-                    )
+        check_limit_range_ratios(
+            [("fluentBit", self.fluent_bit.resources), ("loki", self.loki.resources)],
+            self.namespace.limit_range.max_limit_request_ratio,
+        )
         buffer = mem_buf_bytes(self.fluent_bit.mem_buf_limit)
         memory_limit = self.fluent_bit.resources.limits.memory
         if buffer * 2 > memory_bytes(memory_limit):

@@ -32,8 +32,7 @@ from ..models import (
     NamespaceSpec,
     NetworkPeers,
     ResourceRequirements,
-    plain_number,
-    ratio_value,
+    check_limit_range_ratios,
 )
 from ..platform import PlatformComponent, StorageSpec, component_labels, config_digest
 from .alertmanager import SECRETS_DIR, AlertRoutingWarning, alertmanager_config, alertmanager_secret_data, routing_warnings
@@ -164,19 +163,10 @@ class MonitoringStackArgs(KeelsonModel):
 
     @model_validator(mode="after")
     def _workloads_fit_the_limit_range(self) -> MonitoringStackArgs:
-        ceiling = self.namespace.limit_range.max_limit_request_ratio
-        for owner in ("prometheus", "alertmanager", "grafana"):
-            resources: ResourceRequirements = getattr(self, owner).resources
-            for resource in ("cpu", "memory"):
-                ratio = resources.ratio(resource)
-                allowed = getattr(ceiling, resource)
-                if ratio > ratio_value(allowed):
-                    raise ValueError(
-                        f"'{owner}.resources' limits.{resource}/requests.{resource} is {plain_number(ratio)} "
-                        f"({getattr(resources.limits, resource)}/{getattr(resources.requests, resource)}), above "
-                        f"'namespace.limitRange.maxLimitRequestRatio.{resource}' ({allowed}): the LimitRange would "
-                        "reject the pods"
-                    )
+        check_limit_range_ratios(
+            [(owner, getattr(self, owner).resources) for owner in ("prometheus", "alertmanager", "grafana")],
+            self.namespace.limit_range.max_limit_request_ratio,
+        )
         return self
 
 
