@@ -95,14 +95,14 @@ class Cluster:
     def keelson_objects(self, kinds: set[str]) -> Counter:
         """(kind, namespace, name) of every object of these kinds that carries Keelson's part-of label."""
         found: Counter = Counter()
-        resources = self._resource_names(kinds)
+        resources = self.resource_names(kinds)
         for kind, resource in sorted(resources.items()):
             for item in self.get(resource, "--all-namespaces", "-l", KEELSON_SELECTOR):
                 metadata = item["metadata"]
                 found[(kind, metadata.get("namespace"), metadata["name"])] += 1
         return found
 
-    def _resource_names(self, kinds: set[str]) -> dict[str, str]:
+    def resource_names(self, kinds: set[str]) -> dict[str, str]:
         """kind -> the fully qualified resource name kubectl takes (e.g. ingresses.networking.k8s.io)."""
         listing = self.kubectl("api-resources", "--verbs", "list", "-o", "wide", "--no-headers").stdout
         names: dict[str, str] = {}

@@ -77,6 +77,39 @@ def assert_the_api_server_holds_what_the_program_registers(deployed: dict, clust
     )
 
 
+CUSTOM_KINDS = {"Certificate", "ClusterIssuer", "Issuer", "Prometheus", "PrometheusRule", "ServiceMonitor"}
+"""Kinds served by the installed CRDs: the API server validates them against the CRD schemas and
+prunes fields a schema does not know, silently."""
+
+
+def missing_fields(expected, live, path: str = "spec") -> list[str]:
+    """The paths of 'expected' that 'live' does not hold with the same value."""
+    if isinstance(expected, dict):
+        if not isinstance(live, dict):
+            return [path]
+        return [gap for key, value in expected.items() for gap in missing_fields(value, live.get(key), f"{path}.{key}")]
+    if isinstance(expected, list):
+        if not isinstance(live, list) or len(live) != len(expected):
+            return [path]
+        return [gap for index, (want, got) in enumerate(zip(expected, live)) for gap in missing_fields(want, got, f"{path}[{index}]")]
+    return [] if expected == live else [f"{path} ({expected!r} != {live!r})"]
+
+
+def assert_custom_resources_keep_every_field(deployed: dict, cluster: Cluster) -> None:
+    custom = [obj for obj in deployed["objects"] if obj.kind in CUSTOM_KINDS]
+    assert custom, "the stack registers no custom resource"
+    resources = cluster.resource_names({obj.kind for obj in custom})
+    for obj in custom:
+        metadata = obj.manifest["metadata"]
+        where = ["--namespace", metadata["namespace"]] if metadata.get("namespace") else []
+        (live,) = cluster.get(resources[obj.kind], *where, "--field-selector", f"metadata.name={metadata['name']}")
+        gaps = missing_fields(obj.manifest["spec"], live["spec"])
+        assert not gaps, f"{obj.label}: the API server dropped or changed {gaps} (not in the CRD schema?)"
+    FIGURES[f"cluster: custom resources stored field for field ({deployed['stack']})"] = (
+        f"{len(custom)} ({', '.join(sorted({obj.kind for obj in custom}))})"
+    )
+
+
 def assert_namespaces_enforce_what_the_stack_says(deployed: dict, cluster: Cluster) -> None:
     live = {ns["metadata"]["name"]: ns["metadata"]["labels"] for ns in cluster.get("namespaces")}
     for namespace in (obj for obj in deployed["objects"] if obj.kind == "Namespace"):
@@ -153,6 +186,7 @@ def production(cluster, tmp_path_factory) -> dict:
 def test_pulumi_up_of_production_creates_every_resource_on_the_api_server(production, cluster):
     assert_up_created_every_resource(production)
     assert_the_api_server_holds_what_the_program_registers(production, cluster)
+    assert_custom_resources_keep_every_field(production, cluster)
 
 
 def test_production_namespaces_enforce_the_pod_security_levels_of_the_stack_file(production, cluster):
@@ -292,6 +326,7 @@ def cluster_stack(cluster, tmp_path_factory) -> dict:
 def test_pulumi_up_of_the_cluster_stack_creates_every_resource_in_operator_mode(cluster_stack, cluster):
     assert_up_created_every_resource(cluster_stack)
     assert_the_api_server_holds_what_the_program_registers(cluster_stack, cluster)
+    assert_custom_resources_keep_every_field(cluster_stack, cluster)
     kinds = {obj.kind for obj in cluster_stack["objects"]}
     assert {"Prometheus", "PrometheusRule", "ServiceMonitor", "ClusterIssuer", "Certificate"} <= kinds, kinds
 
