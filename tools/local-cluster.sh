@@ -171,6 +171,12 @@ up() {
   prometheus_operator_crds=$("$ROOT/tools/fetch-crds.sh" prometheus-operator)
 
   down_quietly
+  local port
+  for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT" "$KCM_PORT" "$SCHEDULER_PORT" "$KWOK_PORT"; do
+    if (exec 3<>"/dev/tcp/$HOST/$port") 2>/dev/null; then
+      die "port $HOST:$port is taken (another cluster started from a different folder?); stop it, or start this one elsewhere with KEELSON_CLUSTER_PORT_BASE"
+    fi
+  done
   local started=$SECONDS
   mkdir -p "$DIR/logs"
   chmod 700 "$DIR"
