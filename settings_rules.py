@@ -7,20 +7,20 @@ registers a single resource; README.md ("Cross-field rules") lists them, one lin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Callable
 
 from components.cert_issuer import CertIssuerArgs
+from components.footprint import Footprint, resources_footprint, total
 from components.hardened_app import HardenedAppArgs
 from components.logging.stack import LoggingStackArgs
-from components.models import label_value_problem, plain_number, ratio_value
+from components.models import label_value_problem
 from components.monitoring import operator
 from components.monitoring.stack import MonitoringStackArgs
 from components.quantities import format_cpu, format_memory, parse_cpu, parse_memory
 
 if TYPE_CHECKING:
-    from components.models import NamespaceSpec, ResourceRequirements
+    from components.models import NamespaceSpec
     from settings import StackSettings
 
 STACK_WIDE_APP_FIELDS = {
@@ -341,16 +341,12 @@ def app_ratio_problems(settings: StackSettings) -> list[str]:
     found = []
     ceilings = settings.namespace.limit_range.max_limit_request_ratio
     for name, app in settings.apps.items():
-        for resource in ("cpu", "memory"):
-            ceiling = getattr(ceilings, resource)
-            ratio = app.resources.ratio(resource)
-            if ratio > ratio_value(ceiling):
-                found.append(
-                    f"keelson:apps.{name}.resources: limits.{resource}/requests.{resource} is {plain_number(ratio)} "
-                    f"({getattr(app.resources.limits, resource)}/{getattr(app.resources.requests, resource)}), "
-                    f"above keelson:namespace.limitRange.maxLimitRequestRatio.{resource} ({ceiling}); "
-                    "the LimitRange would reject the pods"
-                )
+        for resource, described, ceiling in app.resources.ratios_above(ceilings):
+            found.append(
+                f"keelson:apps.{name}.resources: {described}, above "
+                f"keelson:namespace.limitRange.maxLimitRequestRatio.{resource} ({ceiling}); the LimitRange would "
+                "reject the pods"
+            )
     return found
 
 
@@ -362,58 +358,42 @@ def solver_ratio_problems(settings: StackSettings) -> list[str]:
     for key, spec in _governed(settings):
         if spec.name not in solver_namespaces:
             continue
-        for resource in ("cpu", "memory"):
-            ratio = tls.solver_resources.ratio(resource)
-            ceiling = getattr(spec.limit_range.max_limit_request_ratio, resource)
-            if ratio > ratio_value(ceiling):
-                found.append(
-                    f"keelson:tls.solverResources: limits.{resource}/requests.{resource} is {plain_number(ratio)} "
-                    f"({getattr(tls.solver_resources.limits, resource)}/{getattr(tls.solver_resources.requests, resource)}), "
-                    f"above {key}.limitRange.maxLimitRequestRatio.{resource} ({ceiling}): the LimitRange of "
-                    f"'{spec.name}' would reject the HTTP-01 solver pods"
-                )
+        for resource, described, ceiling in tls.solver_resources.ratios_above(spec.limit_range.max_limit_request_ratio):
+            found.append(
+                f"keelson:tls.solverResources: {described}, above {key}.limitRange.maxLimitRequestRatio.{resource} "
+                f"({ceiling}): the LimitRange of '{spec.name}' would reject the HTTP-01 solver pods"
+            )
     return found
 
 
-@dataclass
-class _Peak:
-    """What a namespace must hold at once: pods and their summed requests and limits."""
-
-    pods: int = 0
-    requests_cpu: Decimal = Decimal(0)
-    requests_memory: Decimal = Decimal(0)
-    limits_cpu: Decimal = Decimal(0)
-    limits_memory: Decimal = Decimal(0)
-
-    def add(self, count: int, resources: ResourceRequirements) -> None:
-        self.pods += count
-        self.requests_cpu += count * parse_cpu(resources.requests.cpu)
-        self.requests_memory += count * parse_memory(resources.requests.memory)
-        self.limits_cpu += count * parse_cpu(resources.limits.cpu)
-        self.limits_memory += count * parse_memory(resources.limits.memory)
-
-
-def _peaks(settings: StackSettings) -> list[tuple[str, NamespaceSpec, _Peak, str]]:
+def _peaks(settings: StackSettings) -> list[tuple[str, NamespaceSpec, Footprint, str]]:
+    """What each governed namespace must hold at once: pods and their summed requests and limits."""
     solver_pods = _solver_pods(settings)
-    solver_resources = settings.tls.solver_resources
-    apps, monitoring, logging = _Peak(), _Peak(), _Peak()
-    for app in settings.apps.values():
-        apps.add((app.autoscaling.max_replicas if app.autoscaling else app.replicas) + 1, app.resources)
     spec = settings.monitoring
-    monitoring.add(spec.prometheus.replicas, spec.prometheus.resources)
-    monitoring.add(spec.alertmanager.replicas, spec.alertmanager.resources)
-    monitoring.add(2, spec.grafana.resources)
-    logging.add(settings.logging.loki.replicas, settings.logging.loki.resources)
-    logging.add(1, settings.logging.fluent_bit.resources)
+    apps = total([
+        resources_footprint(app.resources, (app.autoscaling.max_replicas if app.autoscaling else app.replicas) + 1)
+        for app in settings.apps.values()
+    ])
+    monitoring = total([
+        resources_footprint(spec.prometheus.resources, spec.prometheus.replicas),
+        resources_footprint(spec.alertmanager.resources, spec.alertmanager.replicas),
+        resources_footprint(spec.grafana.resources, 2),
+    ])
+    logging = resources_footprint(settings.logging.loki.resources, settings.logging.loki.replicas) + resources_footprint(
+        settings.logging.fluent_bit.resources, 1
+    )
     peaks = [
         ("keelson:namespace", settings.namespace, apps, "the apps at their autoscaling maximum plus one rollout surge pod each"),
         ("keelson:monitoring.namespace", settings.monitoring.namespace, monitoring, "Prometheus, Alertmanager and Grafana (two pods while it rolls)"),
         ("keelson:logging.namespace", settings.logging.namespace, logging, "Loki and the Fluent Bit pod of one node"),
     ]
-    for _, namespace, peak, _ in peaks:
-        peak.add(solver_pods.get(namespace.name, 0), solver_resources)
     return [
-        (key, namespace, peak, what + (f", plus {solver_pods[namespace.name]} HTTP-01 solver pod(s)" if solver_pods.get(namespace.name) else ""))
+        (
+            key,
+            namespace,
+            peak + resources_footprint(settings.tls.solver_resources, solver_pods.get(namespace.name, 0)),
+            what + (f", plus {solver_pods[namespace.name]} HTTP-01 solver pod(s)" if solver_pods.get(namespace.name) else ""),
+        )
         for key, namespace, peak, what in peaks
     ]
 
@@ -424,10 +404,10 @@ def quota_problems(settings: StackSettings) -> list[str]:
     for key, namespace, peak, what in _peaks(settings):
         quota = namespace.quota
         needs: list[tuple[str, str, Decimal, Callable[[str], Decimal], Callable[[Decimal], str]]] = [
-            ("requests", "cpu", peak.requests_cpu, parse_cpu, format_cpu),
-            ("requests", "memory", peak.requests_memory, parse_memory, format_memory),
-            ("limits", "cpu", peak.limits_cpu, parse_cpu, format_cpu),
-            ("limits", "memory", peak.limits_memory, parse_memory, format_memory),
+            ("requests", "cpu", peak.cpu_requests, parse_cpu, format_cpu),
+            ("requests", "memory", peak.memory_requests, parse_memory, format_memory),
+            ("limits", "cpu", peak.cpu_limits, parse_cpu, format_cpu),
+            ("limits", "memory", peak.memory_limits, parse_memory, format_memory),
         ]
         for kind, resource, total, parse, show in needs:
             allowed = getattr(getattr(quota, kind), resource)

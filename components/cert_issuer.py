@@ -247,15 +247,11 @@ class CertIssuerArgs(KeelsonModel):
             )
         if self.dns01 is not None and "dns01" not in self.solvers:
             raise ValueError(f"'dns01' is set but 'solvers' ({self.solvers}) does not include 'dns01'")
-        for resource in ("cpu", "memory"):
-            ratio = self.solver_resources.ratio(resource)
-            limit = getattr(self.max_limit_request_ratio, resource)
-            if ratio > ratio_value(limit):
-                raise ValueError(
-                    f"'solverResources' limits.{resource}/requests.{resource} is {plain_number(ratio)} "
-                    f"({getattr(self.solver_resources.limits, resource)}/{getattr(self.solver_resources.requests, resource)}), "
-                    f"above 'maxLimitRequestRatio.{resource}' ({limit}): the LimitRange would reject the solver pods"
-                )
+        for resource, described, limit in self.solver_resources.ratios_above(self.max_limit_request_ratio):
+            raise ValueError(
+                f"'solverResources' {described}, above 'maxLimitRequestRatio.{resource}' ({limit}): the LimitRange "
+                "would reject the solver pods"
+            )
         if _hours(self.renew_before) >= _hours(self.certificate_duration):
             raise ValueError(
                 f"'renewBefore' ({self.renew_before}) must be shorter than 'certificateDuration' "

@@ -64,6 +64,18 @@ def pod_footprint(pod_spec: dict[str, Any], replicas: int) -> Footprint:
     )
 
 
+def resources_footprint(resources: Any, count: int) -> Footprint:
+    """Return the footprint of 'count' pods of one container with these requests and limits (a
+    ResourceRequirements): what a quota must hold before any pod spec is built."""
+    return Footprint(
+        count,
+        count * parse_cpu(resources.requests.cpu),
+        count * parse_memory(resources.requests.memory),
+        count * parse_cpu(resources.limits.cpu),
+        count * parse_memory(resources.limits.memory),
+    )
+
+
 def total(footprints: list[Footprint]) -> Footprint:
     """Return the sum of several footprints."""
     result = Footprint()

@@ -107,21 +107,31 @@ class ResourceRequirements(KeelsonModel):
         parse = parse_cpu if resource == "cpu" else parse_memory
         return parse(getattr(self.limits, resource)) / parse(getattr(self.requests, resource))
 
+    def ratios_above(self, ceiling: Any) -> list[tuple[str, str, str]]:
+        """(resource, 'limits.cpu/requests.cpu is 10 (1/100m)', allowed) for each resource whose
+        limit/request ratio is above 'ceiling' (a maxLimitRequestRatio with cpu and memory)."""
+        found = []
+        for resource in ("cpu", "memory"):
+            ratio, allowed = self.ratio(resource), getattr(ceiling, resource)
+            if ratio > ratio_value(allowed):
+                found.append((
+                    resource,
+                    f"limits.{resource}/requests.{resource} is {plain_number(ratio)} "
+                    f"({getattr(self.limits, resource)}/{getattr(self.requests, resource)})",
+                    allowed,
+                ))
+        return found
+
 
 def check_limit_range_ratios(workloads: list[tuple[str, ResourceRequirements]], ceiling: Any) -> None:
     """Raise for the first workload whose limit/request ratio is above the namespace LimitRange's
     maxLimitRequestRatio ('ceiling', with cpu and memory): the API server would reject its pods."""
     for owner, resources in workloads:
-        for resource in ("cpu", "memory"):
-            ratio = resources.ratio(resource)
-            allowed = getattr(ceiling, resource)
-            if ratio > ratio_value(allowed):
-                raise ValueError(
-                    f"'{owner}.resources' limits.{resource}/requests.{resource} is {plain_number(ratio)} "
-                    f"({getattr(resources.limits, resource)}/{getattr(resources.requests, resource)}), above "
-                    f"'namespace.limitRange.maxLimitRequestRatio.{resource}' ({allowed}): the LimitRange would "
-                    "reject the pods"
-                )
+        for resource, described, allowed in resources.ratios_above(ceiling):
+            raise ValueError(
+                f"'{owner}.resources' {described}, above 'namespace.limitRange.maxLimitRequestRatio.{resource}' "
+                f"({allowed}): the LimitRange would reject the pods"
+            )
 
 
 class PodSecurityLabels(KeelsonModel):
