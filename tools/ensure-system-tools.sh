@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need when they are missing: lua5.4, which runs the Fluent
-# Bit severity filter (components/logging/normalize.lua) against sample records, and shellcheck,
-# which actionlint runs on the workflows' scripts. Needs root (as in CI) or sudo.
+# Bit severity filter (components/logging/normalize.lua) against sample records, shellcheck,
+# which actionlint runs on the workflows' scripts, and openssl, which makes the local cluster's
+# certificates (tools/local-cluster.sh). Needs root (as in CI) or sudo.
 set -euo pipefail
 missing=()
 command -v lua5.4 >/dev/null 2>&1 || missing+=(lua5.4)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 ((${#missing[@]} == 0)) && exit 0
 sudo=""
 if [[ $(id -u) -ne 0 ]]; then

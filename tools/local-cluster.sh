@@ -145,7 +145,7 @@ wait_for() { # description, seconds, command...
   done
 }
 
-api_ready() { curl -sf --cacert "$DIR/pki/ca.crt" --cert "$DIR/pki/admin.crt" --key "$DIR/pki/admin.key" "https://$HOST:$API_PORT/readyz"; }
+api_ready() { kubectl_ get --raw /readyz --request-timeout 5s; }
 nodes_ready() {
   [ "$(kubectl_ get nodes -l type=kwok -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = 3 ]
 }
@@ -162,7 +162,6 @@ memory_mib() {
 
 up() {
   command -v openssl >/dev/null || die "openssl is needed to make the cluster's certificates (apt-get install openssl)"
-  command -v curl >/dev/null || die "curl is needed to probe the API server (apt-get install curl)"
   BIN=$("$ROOT/tools/bootstrap-kubernetes.sh")
   STAGES=$(dirname "$BIN")/share/kwok/stages.yaml
   # Resolve the CRDs before the clock starts: the first call downloads them.
