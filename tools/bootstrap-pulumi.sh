@@ -99,43 +99,15 @@ if command -v flock >/dev/null 2>&1; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-# Build helpers. Each component build runs with COMP, DESC, WORK, LOG and OUT set.
-COMP="" DESC="" LOG="" OUT=""
+# Build helpers (run_step and download_module come from lib/bootstrap-common.sh). Each component
+# build runs with COMP, DESC, WORK, LOG and OUT set; STEP_LABEL=COMP labels its progress lines.
+COMP="" DESC="" LOG="" OUT="" STEP_LABEL=""
 
-
-step() { # step description, then the command; runs in a subshell-free way, logging to $LOG
-  local desc=$1 rc=0
-  shift
-  log "  [$COMP] $desc"
-  printf '\n### %s\n$ %s\n' "$desc" "$*" >>"$LOG"
-  "$@" >>"$LOG" 2>&1 || rc=$?
-  [ "$rc" = 0 ] || fail "$desc" "$rc"
-}
-
-# mod_download MODULE@VERSION [EXPECTED_COMMIT] -> sets MOD_DIR (read-only module cache dir)
-mod_download() {
-  local mv=$1 want=${2:-} json dir hash err
-  log "  [$COMP] go mod download $mv"
-  json=$(cd "$WORK" && "$GO" mod download -json "$mv" 2>&1) || true
-  printf '\n### go mod download -json %s\n%s\n' "$mv" "$json" >>"$LOG"
-  dir=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' | head -n1)
-  hash=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Hash": "\([0-9a-f]\{40\}\)",\{0,1\}$/\1/p' | head -n1)
-  err=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' | head -n1)
-  if [ -z "$dir" ] || [ ! -d "$dir" ]; then
-    log "go mod download $mv: ${err:-$(printf '%s' "$json" | tail -n 3)}"
-    fail "download module $mv" 1
-  fi
-  if [ -n "$want" ] && [ -n "$hash" ] && [ "$hash" != "$want" ]; then
-    log "module $mv resolves to commit $hash, but $VERSIONS_FILE pins $want"
-    fail "verify commit of $mv" 1
-  fi
-  MOD_DIR=$dir
-}
 
 TIMINGS=()
 install_component() { # key, description, build function
   local key=$1 start final
-  COMP=$1 DESC=$2
+  COMP=$1 DESC=$2 STEP_LABEL=$1
   STEP="building component $COMP ($DESC)"
   final="$CACHE/$key"
   start=$SECONDS
@@ -167,15 +139,15 @@ install_component() { # key, description, build function
 # ---------------------------------------------------------------------------------------------
 # pulumi CLI
 build_pulumi() {
-  mod_download "github.com/pulumi/pulumi/pkg/v3@v${PULUMI_VERSION}" "${PULUMI_COMMIT:-}"
+  download_module "github.com/pulumi/pulumi/pkg/v3@v${PULUMI_VERSION}" "${PULUMI_COMMIT:-}"
   copy_tree "$MOD_DIR" "$WORK/src/pkg"
   # pkg/v3's go.mod has `replace github.com/pulumi/pulumi/sdk/v3 => ../sdk`.
-  mod_download "github.com/pulumi/pulumi/sdk/v3@v${PULUMI_VERSION}"
+  download_module "github.com/pulumi/pulumi/sdk/v3@v${PULUMI_VERSION}"
   copy_tree "$MOD_DIR" "$WORK/src/sdk"
-  step "go build ./cmd/pulumi" bash -c 'cd "$1" && "$2" build -trimpath \
+  run_step "go build ./cmd/pulumi" bash -c 'cd "$1" && "$2" build -trimpath \
       -ldflags "$3 -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$4" \
       -o "$5" ./cmd/pulumi' _ "$WORK/src/pkg" "$GO" "$LDFLAGS_STRIP" "$PULUMI_VERSION" "$OUT/bin/pulumi"
-  step "smoke test: pulumi version" bash -c '[ "$("$1" version)" = "v$2" ]' _ "$OUT/bin/pulumi" "$PULUMI_VERSION"
+  run_step "smoke test: pulumi version" bash -c '[ "$("$1" version)" = "v$2" ]' _ "$OUT/bin/pulumi" "$PULUMI_VERSION"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -608,12 +580,12 @@ EOF
 }
 
 build_langhost() {
-  mod_download "github.com/pulumi/pulumi/sdk/v3@v${PULUMI_VERSION}"
+  download_module "github.com/pulumi/pulumi/sdk/v3@v${PULUMI_VERSION}"
   copy_tree "$MOD_DIR" "$WORK/src/sdk"
   write_langhost_source "$WORK/src/langhost"
   cp "$WORK/src/sdk/go.sum" "$WORK/src/langhost/go.sum"
-  step "go mod tidy (language host)" bash -c 'cd "$1" && "$2" mod tidy' _ "$WORK/src/langhost" "$GO"
-  step "go build pulumi-language-python" bash -c 'cd "$1" && "$2" build -trimpath \
+  run_step "go mod tidy (language host)" bash -c 'cd "$1" && "$2" mod tidy' _ "$WORK/src/langhost" "$GO"
+  run_step "go build pulumi-language-python" bash -c 'cd "$1" && "$2" build -trimpath \
       -ldflags "$3 -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$4" \
       -o "$5" .' _ "$WORK/src/langhost" "$GO" "$LDFLAGS_STRIP" "$PULUMI_VERSION" "$OUT/bin/pulumi-language-python"
   local exec_script="$WORK/src/sdk/python/cmd/pulumi-language-python-exec"
@@ -631,22 +603,22 @@ build_langhost() {
 # ---------------------------------------------------------------------------------------------
 # Kubernetes provider
 build_kubernetes() {
-  mod_download "github.com/pulumi/pulumi-kubernetes/provider/v4@${PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION}" \
+  download_module "github.com/pulumi/pulumi-kubernetes/provider/v4@${PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION}" \
     "${PULUMI_KUBERNETES_PROVIDER_COMMIT:-}"
   copy_tree "$MOD_DIR" "$WORK/src/provider"
   # provider/v4's go.mod has `replace github.com/pulumi/pulumi-kubernetes/sdk/v4 => ../sdk`.
-  mod_download "github.com/pulumi/pulumi-kubernetes/sdk/v4@v${PULUMI_KUBERNETES_VERSION}" \
+  download_module "github.com/pulumi/pulumi-kubernetes/sdk/v4@v${PULUMI_KUBERNETES_VERSION}" \
     "${PULUMI_KUBERNETES_SDK_COMMIT:-}"
   copy_tree "$MOD_DIR" "$WORK/src/sdk"
   local cmd_dir="$WORK/src/provider/cmd/pulumi-resource-kubernetes"
   # main.go: //go:generate go run ./generate.go (VERSION env) -> schema-embed.json,
   # terraform-mapping-embed.json, both //go:embed'ed.
-  step "go generate (embed versioned schema)" bash -c 'cd "$1" && VERSION="$3" "$2" generate .' \
+  run_step "go generate (embed versioned schema)" bash -c 'cd "$1" && VERSION="$3" "$2" generate .' \
     _ "$cmd_dir" "$GO" "$PULUMI_KUBERNETES_VERSION"
   if [ ! -s "$cmd_dir/schema-embed.json" ] || [ ! -s "$cmd_dir/terraform-mapping-embed.json" ]; then
     fail "check go generate output (schema-embed.json, terraform-mapping-embed.json)" 1
   fi
-  step "go build ./cmd/pulumi-resource-kubernetes" bash -c 'cd "$1" && "$2" build -trimpath \
+  run_step "go build ./cmd/pulumi-resource-kubernetes" bash -c 'cd "$1" && "$2" build -trimpath \
       -ldflags "$3 -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$4" \
       -o "$5" ./cmd/pulumi-resource-kubernetes' \
     _ "$WORK/src/provider" "$GO" "$LDFLAGS_STRIP" "$PULUMI_KUBERNETES_VERSION" "$OUT/bin/pulumi-resource-kubernetes"
@@ -804,26 +776,26 @@ EOF
 }
 
 build_random() {
-  mod_download "github.com/terraform-providers/terraform-provider-random@${TF_PROVIDER_RANDOM_MODULE_VERSION}" \
+  download_module "github.com/terraform-providers/terraform-provider-random@${TF_PROVIDER_RANDOM_MODULE_VERSION}" \
     "${TF_PROVIDER_RANDOM_COMMIT:-}"
   local upstream=$MOD_DIR
-  mod_download "github.com/pulumi/pulumi-terraform-bridge/v3@v${PULUMI_TERRAFORM_BRIDGE_VERSION}" \
+  download_module "github.com/pulumi/pulumi-terraform-bridge/v3@v${PULUMI_TERRAFORM_BRIDGE_VERSION}" \
     "${PULUMI_TERRAFORM_BRIDGE_COMMIT:-}"
   local bridge=$MOD_DIR src="$WORK/src/random"
   write_random_source "$src" "$bridge"
   # Seed go.sum from the modules' own go.sum files (fewer checksum-database lookups).
   cp "$upstream/go.sum" "$src/shim/go.sum"
   cat "$bridge/go.sum" "$upstream/go.sum" | sort -u >"$src/provider/go.sum"
-  step "go mod tidy (shim)" bash -c 'cd "$1" && "$2" mod tidy' _ "$src/shim" "$GO"
-  step "go mod tidy (provider)" bash -c 'cd "$1" && "$2" mod tidy' _ "$src/provider" "$GO"
-  step "go build pulumi-tfgen-random" bash -c 'cd "$1" && "$2" build -trimpath \
+  run_step "go mod tidy (shim)" bash -c 'cd "$1" && "$2" mod tidy' _ "$src/shim" "$GO"
+  run_step "go mod tidy (provider)" bash -c 'cd "$1" && "$2" mod tidy' _ "$src/provider" "$GO"
+  run_step "go build pulumi-tfgen-random" bash -c 'cd "$1" && "$2" build -trimpath \
       -ldflags "-X keelson.local/pulumi-resource-random.Version=$3" -o "$4" ./cmd/pulumi-tfgen-random' \
     _ "$src/provider" "$GO" "$PULUMI_RANDOM_VERSION" "$WORK/pulumi-tfgen-random"
-  step "generate schema.json + bridge-metadata.json" bash -c 'cd "$1" && \
+  run_step "generate schema.json + bridge-metadata.json" bash -c 'cd "$1" && \
       "$2" schema --out "$3" --skip-examples && mv "$3/bridge-metadata.json" "$1/bridge-metadata.json"' \
     _ "$src/provider" "$WORK/pulumi-tfgen-random" "$src/provider/cmd/pulumi-resource-random"
   [ -s "$src/provider/cmd/pulumi-resource-random/schema.json" ] || fail "check generated schema.json" 1
-  step "go build pulumi-resource-random" bash -c 'cd "$1" && "$2" build -trimpath \
+  run_step "go build pulumi-resource-random" bash -c 'cd "$1" && "$2" build -trimpath \
       -ldflags "$3 -X keelson.local/pulumi-resource-random.Version=$4" \
       -o "$5" ./cmd/pulumi-resource-random' \
     _ "$src/provider" "$GO" "$LDFLAGS_STRIP" "$PULUMI_RANDOM_VERSION" "$OUT/bin/pulumi-resource-random"
@@ -838,7 +810,7 @@ install_component "$K_K8S" "github.com/pulumi/pulumi-kubernetes/provider/v4@$PUL
 install_component "$K_RANDOM" "random provider $PULUMI_RANDOM_VERSION from terraform-provider-random@$TF_PROVIDER_RANDOM_MODULE_VERSION + bridge v$PULUMI_TERRAFORM_BRIDGE_VERSION" build_random
 
 # shellcheck disable=SC2034  # STEP names the step in lib/bootstrap-common.sh failure reports
-COMP=bin DESC="assemble $BIN_DIR" STEP="assembling $BIN_DIR"
+COMP=bin DESC="assemble $BIN_DIR" STEP="assembling $BIN_DIR" STEP_LABEL=bin
 if bin_complete; then
   log "[bin] up to date ($BIN_DIR)"
 else

@@ -57,22 +57,23 @@ find_go() {
 }
 
 # run_step DESCRIPTION COMMAND...: run COMMAND with its output appended to ${LOG}; on failure,
-# fail() names the step and shows the log's tail.
+# fail() names the step and shows the log's tail. A set ${STEP_LABEL} prefixes the progress line.
 run_step() {
   local desc=$1 rc=0
   shift
-  log "  $desc"
+  log "  ${STEP_LABEL:+[$STEP_LABEL] }$desc"
   printf '\n### %s\n$ %s\n' "$desc" "$*" >>"$LOG"
   "$@" >>"$LOG" 2>&1 || rc=$?
   [ "$rc" = 0 ] || fail "$desc" "$rc"
 }
 
-# download_module MODULE@VERSION: `go mod download` it (proxy only) and set MOD_DIR and MOD_GOMOD
-# (its read-only directory and go.mod in the module cache), or fail naming how to list versions.
+# download_module MODULE@VERSION [COMMIT]: `go mod download` it (proxy only) and set MOD_DIR and
+# MOD_GOMOD (its read-only directory and go.mod in the module cache), or fail naming how to list
+# versions; with COMMIT, fail too when the module resolves to another commit.
 # shellcheck disable=SC2034
 download_module() {
-  local mv=$1 json err
-  log "  go mod download $mv"
+  local mv=$1 want=${2:-} json err hash
+  log "  ${STEP_LABEL:+[$STEP_LABEL] }go mod download $mv"
   json=$(cd "${WORK:-/tmp}" && "$GO" mod download -json "$mv" 2>&1) || true
   printf '\n### go mod download -json %s\n%s\n' "$mv" "$json" >>"$LOG"
   MOD_DIR=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' | head -n1)
@@ -81,6 +82,11 @@ download_module() {
   if [ -z "$MOD_DIR" ] || [ ! -d "$MOD_DIR" ]; then
     log "go mod download $mv: ${err:-$(printf '%s' "$json" | tail -n 3)}"
     fail "download module $mv (list the versions the proxy serves: go list -m -versions ${mv%@*})" 1
+  fi
+  hash=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Hash": "\([0-9a-f]\{40\}\)",\{0,1\}$/\1/p' | head -n1)
+  if [ -n "$want" ] && [ -n "$hash" ] && [ "$hash" != "$want" ]; then
+    log "module $mv resolves to commit $hash, but the pinned commit is $want"
+    fail "verify commit of $mv" 1
   fi
 }
 
