@@ -37,10 +37,6 @@ def summary_line(result: Result) -> str:
     return " ".join(result.summary().split("\n\n")[0].split())
 
 
-def registered_objects(stack: str) -> list[harness.Registered]:
-    return harness.kubernetes_objects(harness.run_program(stack))
-
-
 def identities(objects: list[harness.Registered]) -> Counter:
     return Counter(
         (obj.kind, obj.manifest["metadata"].get("namespace"), obj.manifest["metadata"]["name"]) for obj in objects
@@ -54,13 +50,17 @@ def deploy(stack: str, cluster: Cluster, workdir) -> dict:
     project.pulumi("config", "set", "--stack", stack, "--path", "keelson:kubernetes.kubeconfig", str(cluster.kubeconfig))
     up = project.pulumi("up", "--stack", stack, "--yes", "--skip-preview", check=False, timeout=1800)
     FIGURES[f"cluster: pulumi up --stack {stack}"] = summary_line(up)
-    return {"project": project, "up": up, "stack": stack, "objects": registered_objects(stack)}
+    registered = harness.run_program(stack)
+    return {
+        "project": project, "up": up, "stack": stack,
+        "registered": registered, "objects": harness.kubernetes_objects(registered),
+    }
 
 
 def assert_up_created_every_resource(deployed: dict) -> None:
     up = deployed["up"]
     assert up.returncode == 0, f"pulumi up --stack {deployed['stack']} failed on the cluster:\n{up.output[-8000:]}"
-    expected = len(harness.run_program(deployed["stack"])) + 1  # every registered resource, plus the Stack
+    expected = len(deployed["registered"]) + 1  # every registered resource, plus the Stack
     assert f"+ {expected} created" in up.summary(), up.output[-4000:]
 
 
