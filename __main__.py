@@ -13,7 +13,15 @@ import pulumi_kubernetes as k8s
 
 from components.footprint import total
 
-from components import CertIssuer, GovernedNamespace, GovernedNamespaceArgs, HardenedApp, LoggingStack, MonitoringStack
+from components import (
+    CertIssuer,
+    GovernedNamespace,
+    GovernedNamespaceArgs,
+    HardenedApp,
+    LoggingStack,
+    MonitoringStack,
+    PlatformPriorityClasses,
+)
 from settings import SettingsError, load_settings
 
 # The SDK keeps thousands of Outputs and asyncio tasks alive per hundred resources; CPython's default
@@ -45,8 +53,11 @@ apps_namespace = GovernedNamespace(
     GovernedNamespaceArgs(**dict(settings.namespace), network=settings.network),
     opts=on_cluster,
 )
-monitoring = MonitoringStack("monitoring", settings.monitoring_args(), opts=on_cluster)
-logging = LoggingStack("logging", settings.logging_args(), opts=on_cluster)
+# The platform pods name these PriorityClasses, so the classes exist first.
+priorities = PlatformPriorityClasses("priority", settings.scheduling.priority_classes, opts=on_cluster)
+after_priorities = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[priorities]))
+monitoring = MonitoringStack("monitoring", settings.monitoring_args(), opts=after_priorities)
+logging = LoggingStack("logging", settings.logging_args(), opts=after_priorities)
 # The issuers come first so every Ingress finds its ClusterIssuer; the HTTP-01 solver policies
 # go into the apps' and monitoring namespaces, so those exist before.
 cert_issuer = CertIssuer(
@@ -67,7 +78,13 @@ apps = {
 
 pulumi.export("environment", settings.environment)
 pulumi.export(
-    "namespaces", {"apps": apps_namespace.name, "monitoring": monitoring.namespace, "logging": logging.namespace}
+    "namespaces",
+    {
+        "apps": apps_namespace.name,
+        "monitoring": monitoring.namespace,
+        "logging": logging.namespace,
+        "logCollector": logging.collector_namespace,
+    },
 )
 pulumi.export("lokiUrl", logging.loki_url)
 pulumi.export("appUrls", {name: app.url for name, app in apps.items() if app.url is not None})

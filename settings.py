@@ -30,6 +30,7 @@ from components.models import DnsLabel, IngressPolicy, KeelsonModel, NamespaceSp
 from components.monitoring import AlertChannels, ScrapedApp
 from components.monitoring.stack import MonitoringStackArgs
 from components.namespace import GovernedNamespaceArgs
+from components.scheduling import PriorityClasses, SpreadPolicy
 
 PROJECT_DIR = Path(__file__).resolve().parent
 """Where the stack files live; load_settings() reads which fields they hold as `secure:` values."""
@@ -64,6 +65,16 @@ class KubernetesSettings(KeelsonModel):
         return self
 
 
+class SchedulingSettings(KeelsonModel):
+    """Where the stack's pods may run and who is evicted last."""
+
+    spread: SpreadPolicy = SpreadPolicy()
+    """Zone spread and node anti-affinity of every replicated workload, apps and platform alike.
+    Default: soft; production makes the zone spread hard (see SpreadPolicy)."""
+    priority_classes: PriorityClasses = PriorityClasses()
+    """The PriorityClasses the program creates for the platform's pods (see PriorityClasses)."""
+
+
 class StackSettings(KeelsonModel):
     """Everything a stack file configures, under the `keelson:` namespace."""
 
@@ -89,6 +100,13 @@ class StackSettings(KeelsonModel):
     """cert-manager issuers and certificates; 'mode' picks the issuer every Ingress of the stack uses."""
     logging: LoggingStackArgs = LoggingStackArgs()
     """Fluent Bit, Loki (retention enforced) and the log alerts (see LoggingStackArgs)."""
+    scheduling: SchedulingSettings = SchedulingSettings()
+    """Spread and priority of the stack's pods."""
+    require_image_digests: bool = False
+    """Refuse every image not pinned by digest (…@sha256:…), the apps' and the platform's. Default:
+    false, so a team can start from version tags; production turns it on, because a tag can be
+    moved to other content after review and a digest cannot. Platform defaults without a verified
+    digest (components/images.py UNPINNED_DEFAULTS) pass, each for its documented reason."""
 
     @model_validator(mode="after")
     def _stack_rules(self) -> StackSettings:
@@ -111,6 +129,7 @@ class StackSettings(KeelsonModel):
                 "log_level": self.log_level,
                 "ingress_policy": self.ingress_policy,
                 "network": self.network,
+                "spread": self.scheduling.spread,
             }
         )
 
@@ -122,6 +141,9 @@ class StackSettings(KeelsonModel):
                 "environment": self.environment,
                 "monitoring_namespace": monitoring,
                 "network": self.network,
+                "spread": self.scheduling.spread,
+                "priority_class_name": self.scheduling.priority_classes.platform,
+                "collector_priority_class_name": self.scheduling.priority_classes.collector,
                 "alerts": self.logging.alerts.model_copy(
                     update={"alertmanager_url": f"http://alertmanager.{monitoring}.svc.cluster.local:9093"}
                 ),
@@ -156,6 +178,8 @@ class StackSettings(KeelsonModel):
                 ),
                 "ingress_policy": self.ingress_policy,
                 "network": self.network,
+                "spread": self.scheduling.spread,
+                "priority_class_name": self.scheduling.priority_classes.platform,
             }
         )
 

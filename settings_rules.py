@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Callable
 
+from components import images
 from components.cert_issuer import CertIssuerArgs
 from components.footprint import Footprint, resources_footprint, total
 from components.hardened_app import HardenedAppArgs
@@ -29,6 +30,7 @@ STACK_WIDE_APP_FIELDS = {
     "log_level": "keelson:logLevel",
     "ingress_policy": "keelson:ingress",
     "network": "keelson:network",
+    "spread": "keelson:scheduling.spread",
 }
 """App fields every app of a stack shares; an app entry that sets one is an error, not an override."""
 
@@ -40,6 +42,8 @@ STACK_WIDE_MONITORING_FIELDS = {
     "ingress_policy": "keelson:ingress",
     "network": "keelson:network",
     "log_alerts_namespace": "keelson:logging.namespace.name",
+    "spread": "keelson:scheduling.spread",
+    "priority_class_name": "keelson:scheduling.priorityClasses.platform",
 }
 """MonitoringStack fields the program derives from other keys."""
 
@@ -55,6 +59,9 @@ STACK_WIDE_LOGGING_FIELDS = {
     "environment": "keelson:environment",
     "monitoring_namespace": "keelson:monitoring.namespace.name",
     "network": "keelson:network",
+    "spread": "keelson:scheduling.spread",
+    "priority_class_name": "keelson:scheduling.priorityClasses.platform",
+    "collector_priority_class_name": "keelson:scheduling.priorityClasses.collector",
 }
 """LoggingStack fields the program derives from other keys."""
 
@@ -161,6 +168,7 @@ def _governed(settings: StackSettings) -> list[tuple[str, NamespaceSpec]]:
         ("keelson:namespace", settings.namespace),
         ("keelson:monitoring.namespace", settings.monitoring.namespace),
         ("keelson:logging.namespace", settings.logging.namespace),
+        ("keelson:logging.collectorNamespace", settings.logging.collector_namespace),
     ]
 
 
@@ -379,13 +387,13 @@ def _peaks(settings: StackSettings) -> list[tuple[str, NamespaceSpec, Footprint,
         resources_footprint(spec.alertmanager.resources, spec.alertmanager.replicas),
         resources_footprint(spec.grafana.resources, 2),
     ])
-    logging = resources_footprint(settings.logging.loki.resources, settings.logging.loki.replicas) + resources_footprint(
-        settings.logging.fluent_bit.resources, 1
-    )
+    logging = resources_footprint(settings.logging.loki.resources, settings.logging.loki.replicas)
+    collector = resources_footprint(settings.logging.fluent_bit.resources, 1)
     peaks = [
         ("keelson:namespace", settings.namespace, apps, "the apps at their autoscaling maximum plus one rollout surge pod each"),
         ("keelson:monitoring.namespace", settings.monitoring.namespace, monitoring, "Prometheus, Alertmanager and Grafana (two pods while it rolls)"),
-        ("keelson:logging.namespace", settings.logging.namespace, logging, "Loki and the Fluent Bit pod of one node"),
+        ("keelson:logging.namespace", settings.logging.namespace, logging, "Loki"),
+        ("keelson:logging.collectorNamespace", settings.logging.collector_namespace, collector, "the Fluent Bit pod of one node"),
     ]
     return [
         (
@@ -421,6 +429,31 @@ def quota_problems(settings: StackSettings) -> list[str]:
     return found
 
 
+def _images(settings: StackSettings) -> list[tuple[str, str]]:
+    """(key, image) of every container image the stack deploys."""
+    return [
+        *((f"keelson:apps.{name}.image", app.image) for name, app in settings.apps.items()),
+        *(
+            (f"keelson:monitoring.{part}.image", getattr(settings.monitoring, part).image)
+            for part in ("prometheus", "alertmanager", "grafana")
+        ),
+        ("keelson:logging.loki.image", settings.logging.loki.image),
+        ("keelson:logging.fluentBit.image", settings.logging.fluent_bit.image),
+    ]
+
+
+def image_problems(settings: StackSettings) -> list[str]:
+    """With keelson:requireImageDigests, every image is pinned by digest."""
+    if not settings.require_image_digests:
+        return []
+    return [
+        f"{key} = '{image}': keelson:requireImageDigests is on, so every image must be pinned by digest "
+        f"('{image}@sha256:<64 hex digits>'); resolve it with `crane digest {image}`"
+        for key, image in _images(settings)
+        if not images.has_digest(image) and image not in images.UNPINNED_DEFAULTS
+    ]
+
+
 def objective_problems(settings: StackSettings) -> list[str]:
     """An SLO that names a namespace names the apps' one."""
     return [
@@ -444,6 +477,7 @@ RULES: list[Callable[[StackSettings], list[str]]] = [
     solver_ratio_problems,
     quota_problems,
     objective_problems,
+    image_problems,
 ]
 """The rules, in the order README.md lists them."""
 

@@ -25,6 +25,7 @@ from .models import (
 from .logging.stack import LoggingStack, LoggingStackArgs
 from .monitoring.stack import MonitoringStack, MonitoringStackArgs
 from .namespace import GovernedNamespace, GovernedNamespaceArgs
+from .scheduling import PlatformPriorityClasses, PriorityClasses, SpreadPolicy
 
 __version__ = "0.1.0"
 
@@ -51,7 +52,10 @@ __all__ = [
     "MonitoringStackArgs",
     "NamespaceSpec",
     "NetworkPeers",
+    "PlatformPriorityClasses",
     "PodSecurityLabels",
+    "PriorityClasses",
     "ResourceQuotaSpec",
     "ResourceRequirements",
+    "SpreadPolicy",
 ]

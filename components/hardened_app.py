@@ -38,6 +38,7 @@ from .models import (
 )
 from .namespace import GovernedNamespace, GovernedNamespaceArgs
 from .platform import config_digest
+from .scheduling import SpreadPolicy
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -78,8 +79,9 @@ class HardenedAppArgs(KeelsonModel):
       an app must write to get emptyDir mounts (escape hatch: 'writable_paths', default ['/tmp']);
     - no Kubernetes API token in the pod, because most apps never call the API and a mounted token
       is a credential to steal (escape hatch: 'api_access');
-    - network: default deny, then only ingress controller -> app port, Prometheus -> metrics port,
-      DNS, and 'egress' (default: HTTPS 443 anywhere) are allowed.
+    - network: default deny, then only ingress controller -> app port, Prometheus -> metrics port
+      and DNS are allowed; an app that calls anything else names it in 'egress' (default: nothing),
+      because a compromised pod that can reach the internet can exfiltrate and fetch tools.
     """
 
     namespace: DnsLabel | NamespaceSpec | None = Field(
@@ -127,8 +129,9 @@ class HardenedAppArgs(KeelsonModel):
     """Edge policy (controller, issuer, limits, headers) of the Ingress."""
     network: NetworkPeers = NetworkPeers()
     """Where Prometheus and cluster DNS live."""
-    egress: list[EgressRule] = Field(default=[EgressRule(cidr="0.0.0.0/0", ports=[443])])
-    """Allowed egress beyond DNS. Default: HTTPS (443) anywhere, because most apps call HTTPS APIs; [] allows none."""
+    egress: list[EgressRule] = Field(default=[])
+    """Allowed egress beyond DNS, e.g. [{cidr: 0.0.0.0/0, ports: [443]}] for an app calling public HTTPS
+    APIs. Default: none, so an app reaches exactly what it asks for."""
     writable_paths: list[MountPath] = Field(default=["/tmp"])
     """Paths that get a writable emptyDir under the read-only root filesystem."""
     user_id: int = Field(default=DEFAULT_USER_ID, ge=1, le=2**31 - 1)
@@ -159,6 +162,9 @@ class HardenedAppArgs(KeelsonModel):
     """Old ReplicaSets kept for rollbacks."""
     zone_topology_key: LabelKey = "topology.kubernetes.io/zone"
     """Node label pods are spread across."""
+    spread: SpreadPolicy = SpreadPolicy()
+    """How replicas spread across zones and nodes. Default: soft (see SpreadPolicy); production makes
+    the zone spread hard."""
 
     @field_validator("scrape_interval")
     @classmethod
@@ -393,7 +399,7 @@ class HardenedApp(pulumi.ComponentResource):
                 metadata=metadata(
                     name,
                     annotations=ingress_builder.ingress_annotations(
-                        args.ingress_policy, f"{namespace}/{name}-security-headers"
+                        args.ingress_policy, f"{namespace}/{name}-security-headers", list(args.ingress.source_ranges)
                     ),
                 ),
                 spec=ingress_builder.ingress_spec(
@@ -506,6 +512,7 @@ def deployment_spec(
                 api_access=args.api_access,
                 termination_grace_period_seconds=args.termination_grace_period_seconds,
                 zone_topology_key=args.zone_topology_key,
+                spread_policy=args.spread,
             ),
         },
     }

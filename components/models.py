@@ -341,7 +341,7 @@ class EgressRule(KeelsonModel):
     cidr: Cidr
     """Destination network, e.g. 10.0.0.0/8 or 0.0.0.0/0."""
     ports: list[Port] = Field(min_length=1)
-    """Destination ports."""
+    """Destination ports (at least one: a rule without ports would open every port of the network)."""
     protocol: Literal["TCP", "UDP"] = "TCP"
     """Transport protocol of the ports."""
 
@@ -353,6 +353,11 @@ class IngressSpec(KeelsonModel):
     """Public hostname; a TLS certificate is issued for it."""
     path: str = Field(default="/", pattern=r"^/")
     """Path prefix routed to the app."""
+    source_ranges: list[Cidr] = Field(default=[])
+    """Client networks allowed to reach this Ingress (ingress-nginx whitelist-source-range); others get
+    403. Default: none, i.e. anyone, because a public app serves the internet; set it for admin
+    endpoints (the production stack does for Grafana). Needs the controller to see client addresses
+    (externalTrafficPolicy Local or the PROXY protocol)."""
 
 
 class IngressPolicy(KeelsonModel):
@@ -402,8 +407,19 @@ class IngressPolicy(KeelsonModel):
         return policy
 
 
+PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+"""The RFC 1918 ranges, where almost every cluster's pod, Service and node addresses live."""
+
+
 class NetworkPeers(KeelsonModel):
-    """Where the traffic an app must accept comes from, and where cluster DNS lives."""
+    """Where the traffic an app must accept comes from, where cluster DNS, the API server and the
+    cluster's own networks are.
+
+    Default for 'clusterNetworks' and 'apiServer': the private (RFC 1918) ranges, because a
+    NetworkPolicy cannot select the API server or a node by label and their addresses are
+    cluster-specific; that is far narrower than anywhere, yet every stack should name its own
+    ranges (the production and cluster stacks do).
+    """
 
     monitoring_namespace: DnsLabel = "monitoring"
     """Namespace of Prometheus; only it may scrape the metrics ports."""
@@ -411,3 +427,12 @@ class NetworkPeers(KeelsonModel):
     """Namespace of the cluster DNS pods."""
     dns_pod_labels: dict[LabelKey, LabelValue] = {"k8s-app": "kube-dns"}
     """Labels of the cluster DNS pods."""
+    cluster_networks: list[Cidr] = Field(default=list(PRIVATE_NETWORKS), min_length=1)
+    """The cluster's pod, Service and node ranges: the only destinations Prometheus may scrape
+    (on any port, since targets choose their own). Default: the RFC 1918 ranges."""
+    api_server: list[EgressRule] = Field(
+        default=[EgressRule(cidr=cidr, ports=[443, 6443]) for cidr in PRIVATE_NETWORKS], min_length=1
+    )
+    """Where the Kubernetes API server answers, for the platform pods that call it (Prometheus'
+    discovery, the log collector's metadata filter). Default: ports 443 and 6443 in the RFC 1918
+    ranges; name the control plane's address and port per stack."""

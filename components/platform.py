@@ -75,32 +75,49 @@ class PlatformComponent(pulumi.ComponentResource):
         )
         self._child = pulumi.ResourceOptions(parent=self, depends_on=[self.governed_namespace])
 
-    def _metadata(self, object_name: str, labels: dict[str, str], **extra: Any) -> dict[str, Any]:
-        return {"name": object_name, "namespace": self._namespace, "labels": labels, **extra}
+    def _metadata(
+        self, object_name: str, labels: dict[str, str], namespace: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """Metadata of a namespaced object: in the component's namespace unless 'namespace' names another."""
+        return {"name": object_name, "namespace": namespace or self._namespace, "labels": labels, **extra}
 
-    def _service_account(self, name: str, role: str, labels: dict[str, str]) -> None:
+    def _service_account(
+        self, name: str, role: str, labels: dict[str, str], namespace: str | None = None, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         """A ServiceAccount whose token is never automounted (pods that need one mount it explicitly)."""
         k8s.core.v1.ServiceAccount(
             f"{name}-{role}-sa",
-            metadata=self._metadata(role, labels),
+            metadata=self._metadata(role, labels, namespace),
             automount_service_account_token=False,
+            opts=opts or self._child,
+        )
+
+    def _network_policy(
+        self,
+        name: str,
+        role: str,
+        labels: dict[str, str],
+        spec: dict[str, Any],
+        namespace: str | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-{role}-netpol", metadata=self._metadata(role, labels, namespace), spec=spec, opts=opts or self._child
+        )
+
+    def _disruption_budget(self, name: str, role: str, labels: dict[str, str]) -> None:
+        """A PDB letting one replica go at a time.
+
+        Every workload gets one, singletons too: with one replica, maxUnavailable 1 lets a node drain
+        evict the pod (a short outage the drain's operator chose) and never blocks the drain, where
+        minAvailable 1 would block it forever. Replicated workloads keep all but one replica serving.
+        """
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-{role}-pdb",
+            metadata=self._metadata(role, labels),
+            spec=pdb_spec(selector_labels(labels), DisruptionBudget(max_unavailable=1)),
             opts=self._child,
         )
-
-    def _network_policy(self, name: str, role: str, labels: dict[str, str], spec: dict[str, Any]) -> None:
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-{role}-netpol", metadata=self._metadata(role, labels), spec=spec, opts=self._child
-        )
-
-    def _disruption_budget(self, name: str, role: str, labels: dict[str, str], replicas: int) -> None:
-        """A PDB letting one replica go at a time, for workloads that run more than one."""
-        if replicas > 1:
-            k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-{role}-pdb",
-                metadata=self._metadata(role, labels),
-                spec=pdb_spec(selector_labels(labels), DisruptionBudget(max_unavailable=1)),
-                opts=self._child,
-            )
 
     @staticmethod
     def _volume_claims(storage: StorageSpec, labels: dict[str, str]) -> list[dict[str, Any]]:

@@ -78,9 +78,10 @@ def test_pod_is_hardened(full_app):
 def test_container_has_pinned_image_resources_probes_and_env(full_app):
     container = one(full_app, "Deployment")["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == IMAGE
+    # ephemeral-storage: the 256Mi /tmp emptyDir plus the 128Mi log allowance, reserved as requested.
     assert container["resources"] == {
-        "requests": {"cpu": "500m", "memory": "512Mi"},
-        "limits": {"cpu": "2", "memory": "2Gi"},
+        "requests": {"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "384Mi"},
+        "limits": {"cpu": "2", "memory": "2Gi", "ephemeral-storage": "384Mi"},
     }
     assert {"livenessProbe", "readinessProbe", "startupProbe"} <= set(container)
     assert container["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
@@ -132,16 +133,21 @@ def test_hpa_and_pdb(full_app):
 def test_network_policies_deny_by_default_and_allow_only_named_flows(full_app):
     policies = {resource.manifest["metadata"]["name"]: resource.manifest["spec"] for resource in harness.of_kind(full_app, "NetworkPolicy")}
     assert policies["default-deny-all"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    # No egress policy: an app reaches DNS and nothing else unless it names a destination.
     assert set(policies) == {
         "default-deny-all",
         "allow-dns-egress",
         "shop-allow-prometheus",
         "shop-allow-ingress-controller",
-        "shop-allow-egress",
     }
     source = policies["shop-allow-ingress-controller"]["ingress"][0]["from"][0]
     assert source["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "ingress-nginx"}
-    assert policies["shop-allow-egress"]["egress"][0]["ports"] == [{"protocol": "TCP", "port": 443}]
+
+
+def test_an_app_that_names_an_egress_destination_gets_exactly_that():
+    registered = build(HardenedAppArgs(image=IMAGE, egress=[{"cidr": "203.0.113.0/24", "ports": [443]}]))
+    (policy,) = [r.manifest["spec"] for r in harness.of_kind(registered, "NetworkPolicy") if r.manifest["metadata"]["name"] == "shop-allow-egress"]
+    assert policy["egress"] == [{"to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}], "ports": [{"protocol": "TCP", "port": 443}]}]
 
 
 def test_rbac_reads_only_its_own_config_by_name(full_app):

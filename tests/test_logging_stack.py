@@ -78,31 +78,42 @@ def loki_config(registered: list[harness.Registered]) -> dict[str, Any]:
 # -- component shape ---------------------------------------------------------------------------
 
 
-def test_the_stack_registers_a_fluent_bit_daemonset_and_a_loki_statefulset_in_a_governed_namespace(rendered):
+def test_the_collector_and_loki_each_run_in_a_governed_namespace_of_their_own(rendered):
     registered = rendered["staging"]
     (component,) = [resource for resource in registered if resource.type == "keelson:index:LoggingStack"]
     children = [resource.name for resource in registered if resource.is_kubernetes_object]
     assert all(child.startswith(f"{component.name}-") for child in children), "children must be named <name>-<role>"
     assert set(workloads(registered)) == {"fluent-bit", "loki"}
-    namespaces = objects(registered, "Namespace")
-    assert set(namespaces) == {"logging"}
-    kinds = {resource.kind for resource in registered if resource.is_kubernetes_object and resource.kind != "Namespace"}
-    assert {"ResourceQuota", "LimitRange", "NetworkPolicy"} <= kinds
-    namespaced = [r for r in harness.kubernetes_objects(registered) if r.kind not in ("Namespace", "ClusterRole", "ClusterRoleBinding")]
-    assert {r.manifest["metadata"]["namespace"] for r in namespaced} == {"logging"}
+    assert set(objects(registered, "Namespace")) == {"logging", "log-collector"}
+    for namespace in ("logging", "log-collector"):
+        governed = {r.kind for r in harness.kubernetes_objects(registered) if r.manifest["metadata"].get("namespace") == namespace}
+        assert {"ResourceQuota", "LimitRange", "NetworkPolicy", "ServiceAccount"} <= governed, namespace
+    placed = {
+        r.manifest["metadata"]["namespace"]
+        for r in harness.kubernetes_objects(registered)
+        if r.manifest["metadata"].get("labels", {}).get("app.kubernetes.io/name") == "fluent-bit"
+        and r.kind not in ("ClusterRole", "ClusterRoleBinding")
+    }
+    assert placed == {"log-collector"}, f"collector objects outside its namespace: {placed}"
+    loki = {r.label for r in harness.kubernetes_objects(registered) if r.manifest["metadata"].get("namespace") == "log-collector"
+            and r.manifest["metadata"].get("labels", {}).get("app.kubernetes.io/name") == "loki"}
+    assert not loki, f"Loki objects in the collector's namespace: {loki}"
 
 
 def test_outputs_are_the_namespace_and_the_in_cluster_loki_url_grafana_accepts():
     _, outputs = render(STAGING)
     assert outputs == {"namespace": "logging", "loki_url": "http://loki.logging.svc.cluster.local:3100"}
-    assert GrafanaSpec(loki_url=outputs["loki_url"]).loki_url == outputs["loki_url"]
+    assert GrafanaSpec(loki_url=outputs["loki_url"]).loki_endpoint == ("logging", 3100)
 
 
-def test_the_namespace_admits_the_collector_and_still_reports_anything_beyond_baseline(rendered):
-    labels = objects(rendered["staging"], "Namespace")["logging"].manifest["metadata"]["labels"]
-    assert labels["pod-security.kubernetes.io/enforce"] == "privileged", "hostPath needs 'privileged'"
-    assert labels["pod-security.kubernetes.io/warn"] == labels["pod-security.kubernetes.io/audit"] == "baseline"
-    assert labels["keelson.dev/monitored"] == "true"
+def test_only_the_collector_namespace_admits_privileged_pods_and_it_still_reports_beyond_baseline(rendered):
+    namespaces = objects(rendered["staging"], "Namespace")
+    collector = namespaces["log-collector"].manifest["metadata"]["labels"]
+    assert collector["pod-security.kubernetes.io/enforce"] == "privileged", "hostPath needs 'privileged'"
+    assert collector["pod-security.kubernetes.io/warn"] == collector["pod-security.kubernetes.io/audit"] == "baseline"
+    loki = namespaces["logging"].manifest["metadata"]["labels"]
+    assert {loki[f"pod-security.kubernetes.io/{mode}"] for mode in ("enforce", "warn", "audit")} == {"restricted"}
+    assert collector["keelson.dev/monitored"] == loki["keelson.dev/monitored"] == "true"
 
 
 # -- hardening ---------------------------------------------------------------------------------
@@ -181,7 +192,7 @@ def test_rbac_only_reads_pods_and_namespaces(rendered):
         {"apiGroups": [""], "resources": ["pods", "namespaces"], "verbs": ["get", "list", "watch"]}
     ], f"{role.label} grants more than reading pod metadata"
     (binding,) = objects(registered, "ClusterRoleBinding").values()
-    assert binding.manifest["subjects"] == [{"kind": "ServiceAccount", "name": "fluent-bit", "namespace": "logging"}]
+    assert binding.manifest["subjects"] == [{"kind": "ServiceAccount", "name": "fluent-bit", "namespace": "log-collector"}]
     assert binding.manifest["roleRef"]["name"] == role.manifest["metadata"]["name"]
     assert not objects(registered, "Role") and not objects(registered, "RoleBinding")
     for account in objects(registered, "ServiceAccount").values():
@@ -224,12 +235,13 @@ def test_network_policies_open_exactly_the_documented_flows(rendered):
     (ingress,) = collector["ingress"]
     assert _peer(ingress) == [("monitoring", "prometheus")] and _ports(ingress) == {METRICS_PORT}
     egress = {tuple(_peer(rule)): _ports(rule) for rule in collector["egress"]}
-    assert egress == {((None, "loki"),): {3100}, ((None, "0.0.0.0/0"),): {443, 6443}}
+    api_server = {((None, cidr),): {443, 6443} for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")}
+    assert egress == {(("logging", "loki"),): {3100}, **api_server}
 
     loki = policies["loki"].manifest["spec"]
     (ingress,) = loki["ingress"]
     assert sorted(_peer(ingress), key=str) == sorted(
-        [(None, "fluent-bit"), ("monitoring", "grafana"), ("monitoring", "prometheus")], key=str
+        [("log-collector", "fluent-bit"), ("monitoring", "grafana"), ("monitoring", "prometheus")], key=str
     )
     assert _ports(ingress) == {3100}
     (egress_rule,) = loki["egress"]
@@ -296,10 +308,11 @@ def test_production_gets_a_volume_claim_and_staging_an_emptydir(rendered):
     assert data["emptyDir"] == {"sizeLimit": "20Gi"}
 
 
-def test_loki_runs_one_replica_so_no_disruption_budget_can_block_a_drain(rendered):
+def test_loki_runs_one_replica_whose_disruption_budget_lets_a_drain_evict_it(rendered):
     for registered in rendered.values():
         assert workloads(registered)["loki"].manifest["spec"]["replicas"] == 1
-        assert not objects(registered, "PodDisruptionBudget")
+        (budget,) = objects(registered, "PodDisruptionBudget").values()
+        assert budget.manifest["spec"]["maxUnavailable"] == 1 and "minAvailable" not in budget.manifest["spec"], budget.label
 
 
 def test_a_config_change_rolls_the_pods():
@@ -339,9 +352,13 @@ def test_without_elasticsearch_no_secret_or_env_is_rendered(rendered):
 # -- validation --------------------------------------------------------------------------------
 
 INVALID = {
-    "restricted namespace": (
-        {"namespace": {"name": "logging", "podSecurity": {"enforce": "restricted"}}},
-        r"'namespace.podSecurity.enforce' \(restricted\) must be 'privileged'.*hostPath",
+    "restricted collector namespace": (
+        {"collectorNamespace": {"name": "log-collector", "podSecurity": {"enforce": "restricted"}}},
+        r"'collectorNamespace.podSecurity.enforce' \(restricted\) must be 'privileged'.*hostPath",
+    ),
+    "collector beside Loki": (
+        {"collectorNamespace": {"name": "logging"}},
+        r"'collectorNamespace.name' \(logging\) must differ from 'namespace.name' \(logging\)",
     ),
     "limit ratio over the LimitRange": (
         {"loki": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}},
@@ -374,9 +391,10 @@ def test_bad_args_are_rejected_with_a_message_naming_key_and_value(case):
         LoggingStackArgs.model_validate(data)
 
 
-def test_a_renamed_namespace_keeps_the_privileged_level_the_collector_needs():
-    args = LoggingStackArgs.model_validate({"namespace": {"name": "logs"}})
-    assert args.namespace.pod_security.enforce == "privileged"
+def test_a_renamed_collector_namespace_keeps_the_privileged_level_the_collector_needs():
+    args = LoggingStackArgs.model_validate({"collectorNamespace": {"name": "logs-collector"}, "namespace": {"name": "logs"}})
+    assert args.collector_namespace.pod_security.enforce == "privileged"
+    assert args.namespace.pod_security.enforce == "restricted"
 
 
 def test_the_elasticsearch_password_never_shows_in_errors_or_reprs():

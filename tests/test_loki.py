@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from components.logging.loki_config import LOKI_VERSION, TENANT, loki_config, retention_hours
+from components.builders.labels import image_version
 from components.logging.models import LOKI_IMAGE, LogAlerts, LokiSpec
 from components.logging.rules import RULES_FILE, error_burst_expr, render_loki_rules
 from components.logging.stack import LoggingStackArgs
@@ -79,7 +80,7 @@ def free_port() -> int:
 
 
 def test_the_image_and_the_built_binary_are_the_same_loki_release():
-    assert LOKI_IMAGE.rsplit(":", 1)[1] == LOKI_VERSION
+    assert image_version(LOKI_IMAGE) == LOKI_VERSION
     assert f'LOKI_VERSION = "{LOKI_VERSION}"' in (ROOT / "components" / "logging" / "loki_config.py").read_text(), (
         "tools/bootstrap-loki.sh reads the version from this exact line"
     )

@@ -126,7 +126,7 @@ def test_checkov_finds_no_failed_check(mocked_manifest_dir):
     assert result["failed"] == 0, "checkov failed checks:\n" + "\n".join(result["failures"])
 
 
-ROOT_ALLOWED = {("DaemonSet", "logging", "fluent-bit")}
+ROOT_ALLOWED = {("DaemonSet", "log-collector", "fluent-bit")}
 """Workloads allowed to run as root, each for a reason documented in .checkov.yaml."""
 
 

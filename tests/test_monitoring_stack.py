@@ -55,7 +55,7 @@ def test_only_the_api_readers_get_a_token_and_every_cluster_role_only_reads(prog
     )
     # Prometheus discovers targets; Fluent Bit reads pod metadata. Nothing else calls the API.
     assert tokened == [
-        "DaemonSet logging/fluent-bit (logging-fluent-bit)",
+        "DaemonSet log-collector/fluent-bit (logging-fluent-bit)",
         "StatefulSet monitoring/prometheus (monitoring-prometheus)",
     ]
     for role in harness.of_kind(registered, "ClusterRole"):
@@ -71,7 +71,7 @@ def test_production_runs_two_prometheus_and_three_clustered_alertmanagers_with_p
     assert alertmanager["replicas"] == 3
     args = alertmanager["template"]["spec"]["containers"][0]["args"]
     assert len([arg for arg in args if arg.startswith("--cluster.peer=")]) == 3
-    assert set(_in_monitoring(registered, "PodDisruptionBudget")) == {"prometheus", "alertmanager"}
+    assert set(_in_monitoring(registered, "PodDisruptionBudget")) == {"prometheus", "alertmanager", "grafana"}
     claims = sets["prometheus"].manifest["spec"]["volumeClaimTemplates"]
     assert claims[0]["spec"]["storageClassName"] == "standard"
     assert claims[0]["spec"]["resources"]["requests"]["storage"] == "50Gi"
@@ -84,11 +84,16 @@ def test_retention_follows_the_stack(program_resources, stack, retention):
     assert f"--storage.tsdb.retention.time={retention}" in args
 
 
-def test_staging_runs_single_replicas_without_pdbs_or_volume_claims(program_resources):
+def test_staging_runs_single_replicas_whose_pdbs_never_block_a_drain_and_no_volume_claims(program_resources):
     registered = program_resources["staging"]
     sets = _in_monitoring(registered, "StatefulSet")
     assert sets["prometheus"].manifest["spec"]["replicas"] == sets["alertmanager"].manifest["spec"]["replicas"] == 1
-    assert not _in_monitoring(registered, "PodDisruptionBudget")
+    budgets = _in_monitoring(registered, "PodDisruptionBudget")
+    assert set(budgets) == {"prometheus", "alertmanager", "grafana"}
+    for name, budget in budgets.items():
+        assert budget.manifest["spec"].get("maxUnavailable") == 1 and "minAvailable" not in budget.manifest["spec"], (
+            f"{budget.label}: a singleton's budget must let a drain evict its one pod"
+        )
     assert sets["prometheus"].manifest["spec"]["volumeClaimTemplates"] == []
 
 

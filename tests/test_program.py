@@ -13,7 +13,7 @@ def test_each_stack_runs_an_api_and_a_worker_in_its_governed_namespace(program_r
     apps = sorted(resource.name for resource in registered if resource.type == "keelson:index:HardenedApp")
     assert apps == ["api", "worker"]
     namespaces = {resource.manifest["metadata"]["name"] for resource in harness.of_kind(registered, "Namespace")}
-    assert namespaces == {f"keelson-{stack}", "monitoring", "logging"}
+    assert namespaces == {f"keelson-{stack}", "monitoring", "logging", "log-collector"}
     deployments = {
         resource.manifest["metadata"]["name"]
         for resource in harness.of_kind(registered, "Deployment")

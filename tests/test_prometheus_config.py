@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from components.builders.labels import selector_labels, standard_labels
+from components.builders.labels import image_version, selector_labels, standard_labels
 from components.hardened_app import HardenedAppArgs, deployment_spec
 from components.monitoring.models import ScrapedApp, SloObjective
 from components.monitoring.prometheus_config import (
@@ -132,8 +132,8 @@ def promtool_check_config(directory: Path, config: dict[str, Any]) -> subprocess
 
 
 def test_the_upstream_tools_are_the_versions_the_stack_deploys():
-    assert PrometheusSpec().image.endswith(f":v{PROMETHEUS_VERSION}"), "bump tools/bootstrap-prometheus-tools.sh"
-    assert AlertmanagerSpec().image.endswith(f":v{ALERTMANAGER_VERSION}"), "bump tools/bootstrap-prometheus-tools.sh"
+    assert image_version(PrometheusSpec().image) == f"v{PROMETHEUS_VERSION}", "bump tools/bootstrap-prometheus-tools.sh"
+    assert image_version(AlertmanagerSpec().image) == f"v{ALERTMANAGER_VERSION}", "bump tools/bootstrap-prometheus-tools.sh"
     for name, version in (("promtool", PROMETHEUS_VERSION), ("prometheus", PROMETHEUS_VERSION)):
         result = subprocess.run([tool(name), "--version"], capture_output=True, text=True, timeout=30, check=False)
         assert f"version {version} " in result.stdout + result.stderr, result.stdout + result.stderr

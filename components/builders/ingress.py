@@ -35,7 +35,9 @@ def security_headers(policy: IngressPolicy) -> dict[str, str]:
     }
 
 
-def ingress_annotations(policy: IngressPolicy, headers_config_map: str) -> dict[str, str]:
+def ingress_annotations(
+    policy: IngressPolicy, headers_config_map: str, source_ranges: list[str] | None = None
+) -> dict[str, str]:
     """Return the annotations of a public Ingress.
 
     cert-manager's ingress-shim turns the cluster-issuer annotation into a Certificate for the
@@ -43,9 +45,13 @@ def ingress_annotations(policy: IngressPolicy, headers_config_map: str) -> dict[
     certificate policy CertIssuer applies to its own Certificates.
 
     'headers_config_map' is "<namespace>/<name>" of the ConfigMap holding security_headers(); the
-    controller adds them to every response (ingress-nginx 'custom-headers').
+    controller adds them to every response (ingress-nginx 'custom-headers'). 'source_ranges', when
+    given, are the only client networks the controller serves (403 for any other); ingress-nginx
+    1.9 and later also read this annotation under its newer name, allowlist-source-range.
     """
+    allowlist = {f"{NGINX}/whitelist-source-range": ",".join(source_ranges)} if source_ranges else {}
     return {
+        **allowlist,
         "cert-manager.io/cluster-issuer": policy.cluster_issuer,
         f"{NGINX}/ssl-redirect": "true",
         f"{NGINX}/force-ssl-redirect": "true",

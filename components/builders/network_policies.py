@@ -37,6 +37,14 @@ def allow_dns_egress(dns_namespace: str, dns_pod_labels: dict[str, str]) -> dict
     }
 
 
+def pods_in_namespace(namespace: str, pod_labels: dict[str, str]) -> dict[str, Any]:
+    """Return a peer selecting the pods with 'pod_labels' in one namespace (and in no other)."""
+    return {
+        "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: namespace}},
+        "podSelector": {"matchLabels": dict(pod_labels)},
+    }
+
+
 def allow_ingress_from_namespace(
     pod_labels: dict[str, str],
     source_namespace: str,
@@ -67,3 +75,9 @@ def allow_egress(pod_labels: dict[str, str], rules: list[EgressRule]) -> dict[st
             for rule in rules
         ],
     }
+
+
+def allow_egress_to_networks(cidrs: list[str]) -> list[dict[str, Any]]:
+    """Return egress rules reaching every port of the given networks (e.g. the cluster's pod,
+    Service and node ranges, for a scraper whose targets listen on any port)."""
+    return [{"to": [{"ipBlock": {"cidr": cidr}} for cidr in cidrs]}] if cidrs else []

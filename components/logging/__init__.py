@@ -13,15 +13,15 @@ from .fluent_bit import fluent_bit_config, render_fluent_bit_files
 from .loki_config import LOKI_VERSION, loki_args, loki_config
 from .models import ElasticsearchOutput, FluentBitSpec, LogAlerts, LokiLimits, LokiSpec
 from .rules import loki_rule_groups, render_loki_rules
-from .stack import LOGGING_POD_SECURITY, LoggingNamespaceSpec, LoggingStack, LoggingStackArgs
+from .stack import COLLECTOR_POD_SECURITY, CollectorNamespaceSpec, LoggingStack, LoggingStackArgs
 
 __all__ = [
-    "LOGGING_POD_SECURITY",
+    "COLLECTOR_POD_SECURITY",
     "LOKI_VERSION",
     "ElasticsearchOutput",
     "FluentBitSpec",
     "LogAlerts",
-    "LoggingNamespaceSpec",
+    "CollectorNamespaceSpec",
     "LoggingStack",
     "LoggingStackArgs",
     "LokiLimits",

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from .. import images
 from ..models import (
     Cidr,
     ComputeResources,
@@ -26,8 +27,8 @@ from ..models import (
 from ..platform import StorageSpec
 from ..quantities import parse_memory
 
-FLUENT_BIT_IMAGE = "cr.fluentbit.io/fluent/fluent-bit:4.2.2"
-LOKI_IMAGE = "docker.io/grafana/loki:3.7.8"
+FLUENT_BIT_IMAGE = images.FLUENT_BIT
+LOKI_IMAGE = images.LOKI
 """Keep the tag equal to LOKI_VERSION in loki_config.py: tools/bootstrap-loki.sh builds that
 version and tests/test_loki.py runs it against the generated configuration."""
 
@@ -112,10 +113,6 @@ class FluentBitSpec(KeelsonModel):
     """Host directory (hostPath, created if missing) holding the tail position database.
     Default: /var/lib/fluent-bit, because positions kept in an emptyDir die with the pod and a
     restarted collector would skip or re-send everything written meanwhile."""
-    api_server: EgressRule = EgressRule(cidr="0.0.0.0/0", ports=[443, 6443])
-    """Where the Kubernetes API server answers (the 'kubernetes' filter reads pod metadata).
-    Default: any address on 443 and 6443, because the control-plane address is cluster-specific and
-    is not a pod a NetworkPolicy could select; narrow it to the control plane's CIDR per stack."""
     flush_seconds: int = Field(default=1, ge=1, le=60)
     """How often buffered records are sent."""
 

@@ -20,6 +20,8 @@ from ..builders.labels import selector_labels
 from ..builders.workload import hardened_container, hardened_pod_spec
 from ..footprint import pod_footprint
 from ..models import DnsLabel, KeelsonModel, NamespaceSpec, NetworkPeers, PodSecurityLabels, check_limit_range_ratios
+from ..namespace import GovernedNamespace, GovernedNamespaceArgs
+from ..scheduling import SpreadPolicy
 from ..platform import PlatformComponent, component_labels, config_digest
 from . import fluent_bit
 from .loki_config import CONFIG_PATH, DATA_DIR, HTTP_PORT, RULES_DIR, TENANT, loki_args, loki_config
@@ -35,19 +37,20 @@ from .models import (
 )
 from .rules import render_loki_rules
 
-LOGGING_POD_SECURITY = PodSecurityLabels(enforce="privileged", warn="baseline", audit="baseline")
-"""Pod Security of the logging namespace. 'privileged' is the only level that admits hostPath
+COLLECTOR_POD_SECURITY = PodSecurityLabels(enforce="privileged", warn="baseline", audit="baseline")
+"""Pod Security of the collector's namespace. 'privileged' is the only level that admits hostPath
 volumes, which the collector needs for /var/log and its position database ('baseline' and
 'restricted' forbid every hostPath). warn and audit stay at 'baseline', so anything beyond those
-known hostPaths (host namespaces, privileged containers, added capabilities) is reported."""
+known hostPaths (host namespaces, privileged containers, added capabilities) is reported. The
+namespace holds the collector alone: whoever may create pods there may create privileged ones."""
 
 
-class LoggingNamespaceSpec(NamespaceSpec):
-    """The logging namespace: a NamespaceSpec whose Pod Security defaults to LOGGING_POD_SECURITY,
-    so a stack that only renames the namespace or changes its quota keeps a level that admits the
-    collector."""
+class CollectorNamespaceSpec(NamespaceSpec):
+    """The log collector's own namespace: a NamespaceSpec whose Pod Security defaults to
+    COLLECTOR_POD_SECURITY, so a stack that only renames it or changes its quota keeps a level that
+    admits the collector. Its quota and LimitRange are the usual ones; its default-deny policies too."""
 
-    pod_security: PodSecurityLabels = LOGGING_POD_SECURITY
+    pod_security: PodSecurityLabels = COLLECTOR_POD_SECURITY
 
 
 _ROOT = {"runAsNonRoot": False, "runAsUser": 0, "runAsGroup": 0}
@@ -65,12 +68,19 @@ class LoggingStackArgs(KeelsonModel):
     log files are root-owned and not world-readable (0640 on containerd, 0600 on CRI-O) and the
     position database must survive restarts in a root-owned host directory; without capabilities,
     root cannot bypass file permissions (no CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH, no CAP_CHOWN), so
-    it gets only what the file modes grant their owner root, within the two mounts. The namespace is therefore Pod Security 'privileged'
-    (see LOGGING_POD_SECURITY); nothing else should run in it.
+    it gets only what the file modes grant their owner root, within the two mounts.
+
+    Two namespaces, because Pod Security is set per namespace: the collector's ('collectorNamespace',
+    'privileged' to admit its hostPaths, see COLLECTOR_POD_SECURITY) holds nothing else, and Loki's
+    ('namespace') enforces 'restricted' like every other platform namespace. Were Loki beside the
+    collector, anyone allowed to create pods next to Loki could create privileged ones.
     """
 
-    namespace: LoggingNamespaceSpec = LoggingNamespaceSpec(name="logging")
-    """The governed namespace of the collector and Loki."""
+    namespace: NamespaceSpec = NamespaceSpec(name="logging")
+    """The governed namespace of Loki. Default: 'logging', Pod Security 'restricted'."""
+    collector_namespace: CollectorNamespaceSpec = CollectorNamespaceSpec(name="log-collector")
+    """The governed namespace of the Fluent Bit DaemonSet alone. Default: 'log-collector', Pod Security
+    'privileged' enforced (hostPath), 'baseline' warn and audit."""
     environment: DnsLabel = "production"
     """Added to every record and as the 'environment' label of every stream."""
     monitoring_namespace: DnsLabel = "monitoring"
@@ -81,21 +91,35 @@ class LoggingStackArgs(KeelsonModel):
     elasticsearch: ElasticsearchOutput | None = None
     """A second output with daily '<app>-YYYY.MM.dd' indices, for teams on ELK; None sends to Loki only."""
     network: NetworkPeers = NetworkPeers()
-    """Where cluster DNS lives."""
+    """Where cluster DNS and the API server are."""
+    spread: SpreadPolicy = SpreadPolicy()
+    """How Loki's replicas spread across zones and nodes (see SpreadPolicy)."""
+    priority_class_name: DnsLabel | None = None
+    """PriorityClass of Loki (the program sets PriorityClasses.platform). Default: none (priority 0),
+    because the class must exist before any pod names it."""
+    collector_priority_class_name: DnsLabel | None = None
+    """PriorityClass of the Fluent Bit pods (the program sets PriorityClasses.collector, the highest of
+    the platform: a node's logs are lost while its collector is evicted). Default: none."""
 
     @model_validator(mode="after")
     def _consistent(self) -> LoggingStackArgs:
-        enforce = self.namespace.pod_security.enforce
+        enforce = self.collector_namespace.pod_security.enforce
         if enforce != "privileged":
             raise ValueError(
-                f"'namespace.podSecurity.enforce' ({enforce}) must be 'privileged': the Fluent Bit DaemonSet "
-                "mounts /var/log and its state directory from the node (hostPath), which 'baseline' and "
-                "'restricted' reject"
+                f"'collectorNamespace.podSecurity.enforce' ({enforce}) must be 'privileged': the Fluent Bit "
+                "DaemonSet mounts /var/log and its state directory from the node (hostPath), which 'baseline' "
+                "and 'restricted' reject"
+            )
+        if self.collector_namespace.name == self.namespace.name:
+            raise ValueError(
+                f"'collectorNamespace.name' ({self.collector_namespace.name}) must differ from 'namespace.name' "
+                f"({self.namespace.name}): the collector's namespace admits privileged pods, so Loki keeps one "
+                "of its own"
             )
         check_limit_range_ratios(
-            [("fluentBit", self.fluent_bit.resources), ("loki", self.loki.resources)],
-            self.namespace.limit_range.max_limit_request_ratio,
+            [("fluentBit", self.fluent_bit.resources)], self.collector_namespace.limit_range.max_limit_request_ratio
         )
+        check_limit_range_ratios([("loki", self.loki.resources)], self.namespace.limit_range.max_limit_request_ratio)
         buffer = mem_buf_bytes(self.fluent_bit.mem_buf_limit)
         memory_limit = self.fluent_bit.resources.limits.memory
         if buffer * 2 > memory_bytes(memory_limit):
@@ -131,17 +155,26 @@ class LoggingStack(PlatformComponent):
     configuration, log-based alert rules, RBAC, Services and NetworkPolicies.
 
     Outputs:
-        namespace: the logging namespace.
+        namespace: Loki's namespace.
+        collector_namespace: the Fluent Bit collector's namespace.
         loki_url: Loki's in-cluster URL (the MonitoringStack's GrafanaSpec.loki_url).
     """
 
     namespace: pulumi.Output[str]
+    collector_namespace: pulumi.Output[str]
     loki_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: LoggingStackArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("keelson:index:LoggingStack", name, args.namespace, args.network, opts)
         self.args = args
         self.loki_host = f"loki.{self._namespace}.svc.cluster.local"
+        self._collector_namespace = args.collector_namespace.name
+        self.collector_governed_namespace = GovernedNamespace(
+            f"{name}-collector-ns",
+            GovernedNamespaceArgs(**dict(args.collector_namespace), network=args.network),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._collector_child = pulumi.ResourceOptions(parent=self, depends_on=[self.collector_governed_namespace])
 
         loki_pod = self._loki(name, args)
         collector_pod = self._fluent_bit(name, args)
@@ -149,14 +182,14 @@ class LoggingStack(PlatformComponent):
         """Loki plus the collector pod of one node (the DaemonSet runs one per node)."""
 
         self.namespace = self.governed_namespace.name
+        self.collector_namespace = self.collector_governed_namespace.name
         self.loki_url = pulumi.Output.from_input(f"http://{self.loki_host}:{HTTP_PORT}")
-        self.register_outputs({"namespace": self.namespace, "loki_url": self.loki_url})
+        self.register_outputs(
+            {"namespace": self.namespace, "collector_namespace": self.collector_namespace, "loki_url": self.loki_url}
+        )
 
     def _from_monitoring(self, app: str) -> dict[str, Any]:
-        return {
-            "namespaceSelector": {"matchLabels": {network_policies.NAMESPACE_NAME_LABEL: self.args.monitoring_namespace}},
-            "podSelector": {"matchLabels": {"app.kubernetes.io/name": app}},
-        }
+        return network_policies.pods_in_namespace(self.args.monitoring_namespace, {"app.kubernetes.io/name": app})
 
     # -- collector ------------------------------------------------------------------------------
 
@@ -164,36 +197,37 @@ class LoggingStack(PlatformComponent):
         spec = args.fluent_bit
         labels = _labels("fluent-bit", args.environment, spec.image)
         selector = selector_labels(labels)
-        self._service_account(name, "fluent-bit", labels)
-        cluster_role_name = f"{self._namespace}-fluent-bit"
+        collector = self._collector_namespace
+        self._service_account(name, "fluent-bit", labels, collector, self._collector_child)
+        cluster_role_name = f"{collector}-fluent-bit"
         k8s.rbac.v1.ClusterRole(
             f"{name}-fluent-bit-clusterrole",
             metadata={"name": cluster_role_name, "labels": labels},
             rules=[{"apiGroups": [""], "resources": ["pods", "namespaces"], "verbs": ["get", "list", "watch"]}],
-            opts=self._child,
+            opts=self._collector_child,
         )
         k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-fluent-bit-clusterrolebinding",
             metadata={"name": cluster_role_name, "labels": labels},
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role_name},
-            subjects=[{"kind": "ServiceAccount", "name": "fluent-bit", "namespace": self._namespace}],
-            opts=self._child,
+            subjects=[{"kind": "ServiceAccount", "name": "fluent-bit", "namespace": collector}],
+            opts=self._collector_child,
         )
         self.fluent_bit_config = fluent_bit.fluent_bit_config(
             spec,
             environment=args.environment,
             loki_host=self.loki_host,
             loki_port=HTTP_PORT,
-            collector_namespace=self._namespace,
+            collector_namespace=collector,
             elasticsearch=args.elasticsearch,
         )
         files = fluent_bit.render_fluent_bit_files(self.fluent_bit_config)
         depends: list[pulumi.Resource] = [
             k8s.core.v1.ConfigMap(
                 f"{name}-fluent-bit-config",
-                metadata=self._metadata("fluent-bit-config", labels),
+                metadata=self._metadata("fluent-bit-config", labels, collector),
                 data=files,
-                opts=self._child,
+                opts=self._collector_child,
             )
         ]
         env: list[dict[str, Any]] = []
@@ -202,10 +236,10 @@ class LoggingStack(PlatformComponent):
             depends.append(
                 k8s.core.v1.Secret(
                     f"{name}-fluent-bit-elasticsearch",
-                    metadata=self._metadata("fluent-bit-elasticsearch", labels),
+                    metadata=self._metadata("fluent-bit-elasticsearch", labels, collector),
                     type="Opaque",
                     string_data={"password": pulumi.Output.secret(elasticsearch.password.get_secret_value())},
-                    opts=self._child,
+                    opts=self._collector_child,
                 )
             )
             env.append(
@@ -249,6 +283,7 @@ class LoggingStack(PlatformComponent):
             volumes=volumes,
             api_access=True,
             termination_grace_period_seconds=30,
+            priority_class_name=args.collector_priority_class_name,
         )
         # One pod per node: spreading preferences mean nothing to a DaemonSet, and fsGroup would not
         # apply to hostPath volumes anyway.
@@ -263,6 +298,7 @@ class LoggingStack(PlatformComponent):
             metadata=self._metadata(
                 "fluent-bit",
                 labels,
+                collector,
                 # The policy pack's run-as-non-root exemption; the reason is FluentBitSpec's.
                 annotations={
                     "policy.keelson.dev/allow-root": "reads root-owned container logs under /var/log and keeps its "
@@ -284,15 +320,15 @@ class LoggingStack(PlatformComponent):
                     "spec": pod,
                 },
             },
-            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=depends)),
+            opts=pulumi.ResourceOptions.merge(self._collector_child, pulumi.ResourceOptions(depends_on=depends)),
         )
         loki_selector = selector_labels(_labels("loki", args.environment, args.loki.image))
         egress: list[dict[str, Any]] = [
             {
-                "to": [{"podSelector": {"matchLabels": loki_selector}}],
+                "to": [network_policies.pods_in_namespace(self._namespace, loki_selector)],
                 "ports": [{"protocol": "TCP", "port": HTTP_PORT}],
             },
-            *network_policies.allow_egress(selector, [spec.api_server])["egress"],
+            *network_policies.allow_egress(selector, list(args.network.api_server))["egress"],
         ]
         if elasticsearch is not None:
             egress.extend(network_policies.allow_egress(selector, [elasticsearch.egress()])["egress"])
@@ -311,6 +347,8 @@ class LoggingStack(PlatformComponent):
                 ],
                 "egress": egress,
             },
+            collector,
+            self._collector_child,
         )
         return pod
 
@@ -359,9 +397,11 @@ class LoggingStack(PlatformComponent):
             startupProbe={"httpGet": {"path": "/ready", "port": "http"}, "periodSeconds": 5, "failureThreshold": 60},
         )
         pod = hardened_pod_spec(
-            [container], "loki", selector, writable_paths=["/tmp"], volumes=volumes, termination_grace_period_seconds=60
+            [container], "loki", selector, writable_paths=["/tmp"], volumes=volumes, termination_grace_period_seconds=60,
+            spread_policy=args.spread, priority_class_name=args.priority_class_name,
         )
         self._headless_and_service("loki", labels, {"http": HTTP_PORT}, name)
+        self._disruption_budget(name, "loki", labels)
         self._stateful_set(
             name,
             "loki",
@@ -387,7 +427,7 @@ class LoggingStack(PlatformComponent):
                 "ingress": [
                     {
                         "from": [
-                            {"podSelector": {"matchLabels": collector}},
+                            network_policies.pods_in_namespace(args.collector_namespace.name, collector),
                             self._from_monitoring("grafana"),
                             self._from_monitoring("prometheus"),
                         ],

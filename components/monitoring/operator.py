@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..builders.labels import image_version
 from .models import ScrapedApp
 from .prometheus_config import app_job_name
 
@@ -110,17 +111,19 @@ def prometheus_spec(
     environment: str,
     storage_class: str | None,
     storage_size: str,
+    placement: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the spec of the `Prometheus` resource the operator turns into a StatefulSet."""
     spec: dict[str, Any] = {
         "image": image,
-        "version": image.rsplit(":", 1)[-1],
+        "version": image_version(image),
         "replicas": replicas,
         "retention": retention,
         "resources": resources,
         "serviceAccountName": "prometheus",
         "podMetadata": {"labels": pod_labels},
         "securityContext": security_context,
+        **(placement or {}),
         "externalLabels": {"environment": environment},
         "ruleSelector": {"matchLabels": SELECTED_BY},
         "serviceMonitorSelector": {"matchLabels": SELECTED_BY},

@@ -17,6 +17,7 @@ import pulumi_random as random
 import yaml
 from pydantic import Field, field_validator, model_validator
 
+from .. import images
 from ..builders import ingress as ingress_builder
 from ..builders import network_policies
 from ..builders.labels import selector_labels
@@ -34,6 +35,7 @@ from ..models import (
     ResourceRequirements,
     check_limit_range_ratios,
 )
+from ..scheduling import SpreadPolicy
 from ..platform import PlatformComponent, StorageSpec, component_labels, config_digest
 from .alertmanager import SECRETS_DIR, AlertRoutingWarning, alertmanager_config, alertmanager_secret_data, routing_warnings
 from .dashboards import PROMETHEUS_DATASOURCE_UID, render_dashboards
@@ -52,7 +54,7 @@ _MAX_GO_HOURS = 2562047
 class PrometheusSpec(KeelsonModel):
     """The Prometheus servers."""
 
-    image: ImageReference = "quay.io/prometheus/prometheus:v3.5.0"
+    image: ImageReference = images.PROMETHEUS
     """Prometheus image (v3.5 is a long-term-support release)."""
     replicas: int = Field(default=1, ge=1, le=5)
     """Identical servers scraping the same targets; 2 in production for HA."""
@@ -82,7 +84,7 @@ class PrometheusSpec(KeelsonModel):
 class AlertmanagerSpec(KeelsonModel):
     """The Alertmanager cluster."""
 
-    image: ImageReference = "quay.io/prometheus/alertmanager:v0.28.1"
+    image: ImageReference = images.ALERTMANAGER
     """Alertmanager image."""
     replicas: int = Field(default=1, ge=1, le=5)
     """Replicas gossip to deduplicate notifications; 3 in production."""
@@ -95,7 +97,7 @@ class AlertmanagerSpec(KeelsonModel):
 class GrafanaSpec(KeelsonModel):
     """The Grafana server."""
 
-    image: ImageReference = "docker.io/grafana/grafana:11.6.1"
+    image: ImageReference = images.GRAFANA
     """Grafana image; the dashboards are built with the SDK for Grafana 11.6."""
     resources: ResourceRequirements = ResourceRequirements(
         requests=ComputeResources(cpu="100m", memory="128Mi"), limits=ComputeResources(cpu="400m", memory="512Mi")
@@ -103,8 +105,19 @@ class GrafanaSpec(KeelsonModel):
     """Requests and limits of the server."""
     ingress: IngressSpec | None = None
     """Public HTTPS exposure of Grafana; None keeps it cluster-internal (use port-forward)."""
-    loki_url: str | None = Field(default=None, pattern=r"^http://[a-z0-9.-]+(:[0-9]+)?$")
-    """In-cluster URL of Loki for the logs datasource; None until a LoggingStack exists."""
+    loki_url: str | None = Field(
+        default=None, pattern=r"^http://[a-z0-9-]+\.[a-z0-9-]+\.svc(\.cluster\.local)?(:[0-9]+)?$"
+    )
+    """In-cluster URL of Loki for the logs datasource ('http://<service>.<namespace>.svc.cluster.local:3100',
+    the LoggingStack's loki_url output); None until a LoggingStack exists. Grafana's NetworkPolicy
+    lets it reach the Loki pods of that namespace alone."""
+
+    @property
+    def loki_endpoint(self) -> tuple[str, int]:
+        """(namespace, port) of 'loki_url'."""
+        assert self.loki_url is not None
+        host, _, port = self.loki_url.removeprefix("http://").partition(":")
+        return host.split(".")[1], int(port or 80)
 
 
 class MonitoringStackArgs(KeelsonModel):
@@ -133,6 +146,11 @@ class MonitoringStackArgs(KeelsonModel):
     """Edge policy of the Grafana Ingress."""
     network: NetworkPeers = NetworkPeers()
     """Where cluster DNS lives."""
+    spread: SpreadPolicy = SpreadPolicy()
+    """How Prometheus and Alertmanager replicas spread across zones and nodes (see SpreadPolicy)."""
+    priority_class_name: DnsLabel | None = None
+    """PriorityClass of every monitoring pod (the program sets PriorityClasses.platform). Default:
+    none (priority 0, like the apps), because the class must exist before any pod names it."""
     kubelet_tls_verify: bool = True
     """Verify kubelet certificates. Escape hatch for kind/minikube clusters with self-signed kubelets."""
     operator_mode: bool = False
@@ -223,9 +241,15 @@ class MonitoringStack(PlatformComponent):
             }
         )
 
-    def _prometheus_network_policy(self, name: str, labels: dict[str, str]) -> None:
-        """Grafana and the other Prometheus replicas may query it; its egress is open on purpose:
-        Prometheus scrapes every namespace, the API server and the kubelets."""
+    @staticmethod
+    def _placement(args: MonitoringStackArgs) -> dict[str, Any]:
+        """The scheduling arguments of every monitoring pod: the stack's spread and priority."""
+        return {"spread_policy": args.spread, "priority_class_name": args.priority_class_name}
+
+    def _prometheus_network_policy(self, name: str, labels: dict[str, str], network: NetworkPeers) -> None:
+        """Grafana and the other Prometheus replicas may query it. It may reach the cluster's own
+        networks on any port (scrape targets, kubelets and Alertmanager choose their ports) and the
+        API server (discovery), and nothing outside the cluster."""
         self._network_policy(
             name,
             "prometheus",
@@ -242,7 +266,10 @@ class MonitoringStack(PlatformComponent):
                         "ports": [{"protocol": "TCP", "port": PROMETHEUS_PORT}],
                     }
                 ],
-                "egress": [{}],
+                "egress": [
+                    *network_policies.allow_egress_to_networks(list(network.cluster_networks)),
+                    *network_policies.allow_egress(selector_labels(labels), list(network.api_server))["egress"],
+                ],
             },
         )
 
@@ -318,7 +345,7 @@ class MonitoringStack(PlatformComponent):
         self._headless_and_service("prometheus", labels, {"web": PROMETHEUS_PORT}, name)
         pod = hardened_pod_spec(
             [container], "prometheus", selector, writable_paths=["/tmp"], volumes=volumes, api_access=True,
-            termination_grace_period_seconds=120,
+            termination_grace_period_seconds=120, **self._placement(args),
         )
         self._footprints["prometheus"] = pod_footprint(pod, spec.replicas)
         self.prometheus = self._stateful_set(
@@ -332,8 +359,8 @@ class MonitoringStack(PlatformComponent):
             claims,
             [self.prometheus_config, self.prometheus_rules],
         )
-        self._prometheus_network_policy(name, labels)
-        self._disruption_budget(name, "prometheus", labels, spec.replicas)
+        self._prometheus_network_policy(name, labels, args.network)
+        self._disruption_budget(name, "prometheus", labels)
 
     def _prometheus_operator_objects(self, name: str, args: MonitoringStackArgs, labels: dict[str, str]) -> None:
         """Operator mode: the Prometheus resource, one PrometheusRule per rule file, ServiceMonitors."""
@@ -391,11 +418,16 @@ class MonitoringStack(PlatformComponent):
                 environment=args.environment,
                 storage_class=spec.storage.storage_class,
                 storage_size=spec.storage.size,
+                placement={
+                    key: value
+                    for key, value in hardened_pod_spec([], "prometheus", selector_labels(labels), **self._placement(args)).items()
+                    if key in ("affinity", "topologySpreadConstraints", "priorityClassName")
+                },
             ),
         )
         self._footprints["prometheus"] = pod_footprint({"containers": [{"resources": resources}]}, spec.replicas)
-        self._prometheus_network_policy(name, labels)
-        self._disruption_budget(name, "prometheus", labels, spec.replicas)
+        self._prometheus_network_policy(name, labels, args.network)
+        self._disruption_budget(name, "prometheus", labels)
 
     def _alertmanager(self, name: str, args: MonitoringStackArgs) -> None:
         spec = args.alertmanager
@@ -457,7 +489,7 @@ class MonitoringStack(PlatformComponent):
             livenessProbe={"httpGet": {"path": "/-/healthy", "port": "web"}, "periodSeconds": 10, "failureThreshold": 6},
         )
         self._headless_and_service("alertmanager", labels, ports, name)
-        pod = hardened_pod_spec([container], "alertmanager", selector, volumes=volumes)
+        pod = hardened_pod_spec([container], "alertmanager", selector, volumes=volumes, **self._placement(args))
         self._footprints["alertmanager"] = pod_footprint(pod, spec.replicas)
         self._stateful_set(
             name, "alertmanager", labels, spec.replicas, pod, {"keelson.dev/config-hash": config_digest(config)}, [], depends
@@ -480,7 +512,10 @@ class MonitoringStack(PlatformComponent):
         ingress_rules: list[dict[str, Any]] = [
             {"from": senders, "ports": [{"protocol": "TCP", "port": ALERTMANAGER_PORT}]}
         ]
-        egress_rules: list[dict[str, Any]] = [{"ports": egress_ports}]
+        # The notification services (Slack, PagerDuty, SMTP relays) live on the internet at addresses
+        # nobody publishes in advance: any address on their ports, except the cluster's own networks.
+        internet = {"ipBlock": {"cidr": "0.0.0.0/0", "except": list(args.network.cluster_networks)}}
+        egress_rules: list[dict[str, Any]] = [{"to": [internet], "ports": egress_ports}]
         if spec.replicas > 1:
             mesh = [{"protocol": protocol, "port": ALERTMANAGER_CLUSTER_PORT} for protocol in ("TCP", "UDP")]
             ingress_rules.append({"from": [{"podSelector": {"matchLabels": selector}}], "ports": mesh})
@@ -496,7 +531,7 @@ class MonitoringStack(PlatformComponent):
                 "egress": egress_rules,
             },
         )
-        self._disruption_budget(name, "alertmanager", labels, spec.replicas)
+        self._disruption_budget(name, "alertmanager", labels)
 
     def _grafana(self, name: str, args: MonitoringStackArgs) -> None:
         spec = args.grafana
@@ -596,7 +631,9 @@ class MonitoringStack(PlatformComponent):
                 {"name": "dashboards", "mountPath": "/var/lib/grafana/dashboards", "readOnly": True},
             ],
             readinessProbe={"httpGet": {"path": "/api/health", "port": "http"}, "periodSeconds": 5},
-            livenessProbe={"httpGet": {"path": "/api/health", "port": "http"}, "periodSeconds": 10, "failureThreshold": 6},
+            # Liveness only asks whether the server answers at all: /api/health also fails while the
+            # database is busy, which should take Grafana out of the Service, not restart it.
+            livenessProbe={"tcpSocket": {"port": "http"}, "periodSeconds": 10, "failureThreshold": 6},
         )
         volumes = [
             {"name": "admin", "secret": {"secretName": "grafana-admin", "defaultMode": 0o440}},
@@ -604,9 +641,11 @@ class MonitoringStack(PlatformComponent):
             {"name": "dashboards", "configMap": {"name": "grafana-dashboards"}},
         ]
         pod = hardened_pod_spec(
-            [container], "grafana", selector, writable_paths=["/tmp", "/var/lib/grafana"], volumes=volumes
+            [container], "grafana", selector, writable_paths=["/tmp", "/var/lib/grafana"], volumes=volumes,
+            **self._placement(args),
         )
         self._footprints["grafana"] = pod_footprint(pod, 1)
+        self._disruption_budget(name, "grafana", labels)
         k8s.apps.v1.Deployment(
             f"{name}-grafana",
             metadata=self._metadata("grafana", labels),
@@ -652,7 +691,7 @@ class MonitoringStack(PlatformComponent):
                     "grafana",
                     labels,
                     annotations=ingress_builder.ingress_annotations(
-                        args.ingress_policy, f"{self._namespace}/grafana-security-headers"
+                        args.ingress_policy, f"{self._namespace}/grafana-security-headers", list(spec.ingress.source_ranges)
                     ),
                 ),
                 spec=ingress_builder.ingress_spec(
@@ -679,7 +718,11 @@ class MonitoringStack(PlatformComponent):
             },
         ]
         if spec.loki_url:
-            egress.append({"to": [{"namespaceSelector": {}}], "ports": [{"protocol": "TCP", "port": 3100}]})
+            loki_namespace, loki_port = spec.loki_endpoint
+            egress.append({
+                "to": [network_policies.pods_in_namespace(loki_namespace, {"app.kubernetes.io/name": "loki"})],
+                "ports": [{"protocol": "TCP", "port": loki_port}],
+            })
         self._network_policy(
             name,
             "grafana",
