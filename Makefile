@@ -10,7 +10,7 @@ CHECKOV_VENV := .venv-checkov
 POLICY_VENV := policy/.venv
 STACK ?= local
 
-.PHONY: help venv checkov policy-venv actionlint toolchain prometheus-tools loki kubernetes system-tools up preview policy-preview \
+.PHONY: help venv checkov policy-venv actionlint kube-score psa-check toolchain prometheus-tools loki kubernetes system-tools up preview policy-preview \
 	cluster-up cluster-down test bench clean
 
 help:
@@ -44,6 +44,14 @@ $(POLICY_VENV)/.installed: policy/requirements.txt
 actionlint:
 	tools/bootstrap-actionlint.sh >/dev/null
 
+# Judges the rendered staging and production manifests (tests/test_kube_score.py, skips in .kube-score.yaml).
+kube-score:
+	tools/bootstrap-kube-score.sh >/dev/null
+
+# Judges every rendered pod template with the Pod Security admission library (tools/psa-check).
+psa-check:
+	tools/bootstrap-psa-check.sh >/dev/null
+
 toolchain:
 	tools/bootstrap-pulumi.sh >/dev/null
 
@@ -76,7 +84,7 @@ preview: venv toolchain
 policy-preview: venv policy-venv toolchain
 	tools/pulumi.sh preview --stack $(STACK) --policy-pack policy
 
-test: venv checkov policy-venv system-tools prometheus-tools loki toolchain actionlint kubernetes
+test: venv checkov policy-venv system-tools prometheus-tools loki toolchain actionlint kube-score psa-check kubernetes
 	mkdir -p build
 	$(VENV)/bin/python -m pytest --junitxml=build/test-results.xml $(PYTEST_ARGS)
 	$(VENV)/bin/python tools/check_layers.py build/test-results.xml

@@ -18,6 +18,8 @@ LAYERS = {
     "tests.test_program": "whole program per stack",
     "tests.test_manifests": "schema validation and checkov",
     "tests.test_hardening": "hardening: namespaces, egress, images, scheduling",
+    "tests.test_kube_score": "kube-score (staging, production)",
+    "tests.test_pod_security": "Pod Security admission (library)",
     "tests.test_docs": "README matches the code",
     "tests.test_monitoring_rules": "promtool rules and unit tests",
     "tests.test_prometheus_config": "promtool config, live Prometheus",
