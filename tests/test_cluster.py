@@ -20,7 +20,7 @@ from engine import Project, Result
 
 PSS_VIOLATION = harness.ROOT / "tests" / "fixtures" / "pss_violation"
 REPLACING_OPS = {"replace", "create-replacement", "delete-replaced"}
-PLATFORM_NAMESPACES = {"monitoring", "logging"}
+PLATFORM_NAMESPACES = {"monitoring", "logging", "log-collector"}
 
 
 def unsafe_replacements(steps: list[dict], declared_safe: frozenset[str] = frozenset()) -> list[str]:
