@@ -74,6 +74,20 @@ class Registered:
         return f"{self.kind} {where} ({self.name})"
 
 
+def built_tool(name: str, bootstrap: str, env_var: str | None = None) -> Path | None:
+    """The binary 'name' that tools/<bootstrap> built (its --print-bin-dir), or $env_var when set;
+    None when it is not built yet (the caller fails, saying how to build it)."""
+    import os
+    import subprocess
+
+    if env_var and os.environ.get(env_var):
+        return Path(os.environ[env_var])
+    completed = subprocess.run([str(ROOT / "tools" / bootstrap), "--print-bin-dir"], capture_output=True, text=True)
+    lines = completed.stdout.strip().splitlines()
+    binary = Path(lines[-1]) / name if completed.returncode == 0 and lines else None
+    return binary if binary is not None and binary.exists() else None
+
+
 LAST_PROGRAM: dict[str, Any] = {}
 """The module globals of the latest run_program(): its components, settings and footprints."""
 

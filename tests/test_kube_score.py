@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 from fnmatch import fnmatch
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import FIGURES
-from harness import ROOT
+from harness import ROOT, built_tool
 
 CONFIG = ROOT / ".kube-score.yaml"
 STACKS = ("staging", "production")
@@ -46,14 +45,7 @@ def skips() -> list[dict]:
 @pytest.fixture(scope="module")
 def kube_score() -> Path:
     """The pinned kube-score binary (or $KEELSON_KUBE_SCORE), or a failing test saying how to build it."""
-    if os.environ.get("KEELSON_KUBE_SCORE"):
-        binary = Path(os.environ["KEELSON_KUBE_SCORE"])
-    else:
-        completed = subprocess.run(
-            [str(ROOT / "tools" / "bootstrap-kube-score.sh"), "--print-bin-dir"], capture_output=True, text=True
-        )
-        lines = completed.stdout.strip().splitlines()
-        binary = Path(lines[-1]) / "kube-score" if completed.returncode == 0 and lines else None
+    binary = built_tool("kube-score", "bootstrap-kube-score.sh", "KEELSON_KUBE_SCORE")
     if binary is None or not binary.exists():
         pytest.fail("kube-score is missing: run `make test` (or `make kube-score`, i.e. `tools/bootstrap-kube-score.sh`), "
                     "which builds github.com/zegl/kube-score/cmd/kube-score at the pinned version with `go install`")

@@ -5,7 +5,6 @@ built into tools/psa-check); each exception is shown to be still needed, and the
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -25,14 +24,7 @@ They must still pass their own namespace's enforce level."""
 @pytest.fixture(scope="module")
 def psa_check() -> Path:
     """The psa-check binary (or $KEELSON_PSA_CHECK), or a failing test saying how to build it."""
-    if os.environ.get("KEELSON_PSA_CHECK"):
-        binary = Path(os.environ["KEELSON_PSA_CHECK"])
-    else:
-        completed = subprocess.run(
-            [str(harness.ROOT / "tools" / "bootstrap-psa-check.sh"), "--print-bin-dir"], capture_output=True, text=True
-        )
-        lines = completed.stdout.strip().splitlines()
-        binary = Path(lines[-1]) / "psa-check" if completed.returncode == 0 and lines else None
+    binary = harness.built_tool("psa-check", "bootstrap-psa-check.sh", "KEELSON_PSA_CHECK")
     if binary is None or not binary.exists():
         pytest.fail("psa-check is missing: run `make test` (or `make psa-check`, i.e. `tools/bootstrap-psa-check.sh`), "
                     "which builds tools/psa-check against k8s.io/pod-security-admission with `go build`")

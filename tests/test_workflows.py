@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import FIGURES
-from harness import ROOT
+from harness import ROOT, built_tool
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 PULL_REQUEST = WORKFLOWS / "pull-request.yml"
@@ -37,11 +37,8 @@ def steps_using(job: dict, action: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def actionlint() -> Path:
     """The pinned actionlint binary, or a failing test saying how to build it."""
-    completed = subprocess.run(
-        [str(ROOT / "tools" / "bootstrap-actionlint.sh"), "--print-bin-dir"], capture_output=True, text=True
-    )
-    binary = Path(completed.stdout.strip().splitlines()[-1]) / "actionlint" if completed.stdout.strip() else None
-    if completed.returncode != 0 or binary is None or not binary.exists():
+    binary = built_tool("actionlint", "bootstrap-actionlint.sh")
+    if binary is None:
         pytest.fail("actionlint is missing: run `tools/bootstrap-actionlint.sh` (or `make actionlint`), which builds "
                     "github.com/rhysd/actionlint/cmd/actionlint at the pinned version with `go install`")
     return binary
