@@ -1,6 +1,6 @@
 """Field types of the config models: DNS labels, hostnames, images, CIDRs, quantities, label keys
-and values, each an Annotated str whose validator says what Kubernetes (or the tool) accepts;
-and how numbers and ratios are read and printed in messages."""
+and values, environment variable names and mount paths, each an Annotated str whose validator says
+what Kubernetes (or the tool) accepts; and how numbers and ratios are read and printed in messages."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ _IMAGE = re.compile(
     r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
     r"(@(?P<digest>sha256:[a-f0-9]{64}))?$"
 )
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
 MAX_WHOLE_NUMBER = 2**31 - 1
@@ -93,6 +94,20 @@ def _cidr(text: str) -> str:
     return text
 
 
+def _env_name(text: str) -> str:
+    if not _ENV_NAME.fullmatch(text):
+        raise ValueError(f"'{text}' is not an environment variable name: use UPPER_SNAKE_CASE")
+    if len(text) > 253:
+        raise ValueError(f"is {len(text)} characters long; a ConfigMap or Secret key has at most 253")
+    return text
+
+
+def _absolute_path(text: str) -> str:
+    if not text.startswith("/") or text == "/":
+        raise ValueError(f"'{text}' must be an absolute directory path other than '/'")
+    return text
+
+
 def label_value_problem(text: str) -> str | None:
     """Return why Kubernetes refuses 'text' as a label value, or None when it is valid."""
     if len(text) > 63:
@@ -146,3 +161,7 @@ LabelKey = Annotated[str, AfterValidator(_label_key)]
 """A Kubernetes label key such as app.kubernetes.io/name or k8s-app."""
 LabelValue = Annotated[str, AfterValidator(_label_value)]
 """A Kubernetes label value: at most 63 characters."""
+EnvName = Annotated[str, AfterValidator(_env_name)]
+"""An environment variable name in UPPER_SNAKE_CASE, also a ConfigMap or Secret key."""
+MountPath = Annotated[str, AfterValidator(_absolute_path)]
+"""An absolute directory path other than '/', where a volume is mounted."""

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
-from pydantic import AfterValidator, Field, SecretStr, ValidationInfo, field_validator, model_validator
-
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from .builders import autoscaling as autoscaling_builder
 from .builders import ingress as ingress_builder
-from .builders import network_policies
+from .builders.app_deployment import app_config, deployment_spec, network_policy_specs
 from .builders.labels import image_version, selector_labels, standard_labels
-from .builders.probes import probes
 from .builders.security import DEFAULT_USER_ID
-from .builders.workload import hardened_container, hardened_pod_spec
 from .footprint import pod_footprint
 from .models import (
     AppComponent,
@@ -25,42 +21,23 @@ from .models import (
     DisruptionBudget,
     DnsLabel,
     EgressRule,
+    EnvName,
     HealthCheck,
     ImageReference,
     IngressPolicy,
     IngressSpec,
     KeelsonModel,
     LabelKey,
+    MountPath,
     NamespaceSpec,
     NetworkPeers,
     Port,
     ResourceRequirements,
 )
 from .namespace import GovernedNamespace, GovernedNamespaceArgs
-from .platform import config_digest
 from .scheduling import SpreadPolicy
 
 LogLevel = Literal["debug", "info", "warning", "error"]
-
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-
-
-def _env_name(text: str) -> str:
-    if not _ENV_NAME.fullmatch(text):
-        raise ValueError(f"'{text}' is not an environment variable name: use UPPER_SNAKE_CASE")
-    if len(text) > 253:
-        raise ValueError(f"is {len(text)} characters long; a ConfigMap or Secret key has at most 253")
-    return text
-
-
-def _absolute_path(text: str) -> str:
-    if not text.startswith("/") or text == "/":
-        raise ValueError(f"'{text}' must be an absolute directory path other than '/'")
-    return text
-
-
-EnvName = Annotated[str, AfterValidator(_env_name)]
-MountPath = Annotated[str, AfterValidator(_absolute_path)]
 
 DEFAULT_SCRAPE_INTERVALS: dict[str, str] = {"api": "5s", "worker": "10s"}
 """APIs are scraped every 5 s so latency alerts react fast; workers every 10 s."""
@@ -423,7 +400,10 @@ class HardenedApp(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.network_policies = self._network_policies(name, args, metadata, selector, child)
+        self.network_policies = [
+            k8s.networking.v1.NetworkPolicy(f"{name}-{role}", metadata=metadata(f"{name}-{role}"), spec=spec, opts=child)
+            for role, spec in network_policy_specs(args, selector).items()
+        ]
 
         self.namespace = pulumi.Output.from_input(namespace)
         self.service_name = self.service.metadata.name
@@ -437,82 +417,3 @@ class HardenedApp(pulumi.ComponentResource):
                 "url": self.url,
             }
         )
-
-    @staticmethod
-    def _network_policies(name, args: HardenedAppArgs, metadata, selector, child) -> list[k8s.networking.v1.NetworkPolicy]:
-        specs: dict[str, dict[str, Any]] = {
-            "allow-prometheus": network_policies.allow_ingress_from_namespace(
-                selector, args.network.monitoring_namespace, args.metrics_port_name
-            )
-        }
-        if args.ingress is not None:
-            specs["allow-ingress-controller"] = network_policies.allow_ingress_from_namespace(
-                selector, args.ingress_policy.controller_namespace, "http"
-            )
-        if args.egress:
-            specs["allow-egress"] = network_policies.allow_egress(selector, args.egress)
-        return [
-            k8s.networking.v1.NetworkPolicy(f"{name}-{role}", metadata=metadata(f"{name}-{role}"), spec=spec, opts=child)
-            for role, spec in specs.items()
-        ]
-
-
-def app_config(args: HardenedAppArgs) -> dict[str, str]:
-    """The app's ConfigMap data: the stack-wide log level and environment, then the app's own env."""
-    return {"LOG_LEVEL": args.log_level, "ENVIRONMENT": args.environment, **args.env}
-
-
-def deployment_spec(
-    name: str, args: HardenedAppArgs, labels: dict[str, str], selector: dict[str, str], has_secret: bool
-) -> dict[str, Any]:
-    """Return the Deployment spec of a HardenedApp (pure: no Pulumi resources involved)."""
-    ports = {"http": args.port}
-    if args.metrics_port is not None:
-        ports["metrics"] = args.metrics_port
-    env_from: list[dict[str, Any]] = [{"configMapRef": {"name": f"{name}-config"}}]
-    if has_secret:
-        env_from.append({"secretRef": {"name": f"{name}-secrets"}})
-    container = hardened_container(
-        name,
-        args.image,
-        args.resources,
-        ports=ports,
-        writable_paths=list(args.writable_paths),
-        user_id=args.user_id,
-        add_capabilities=list(args.add_capabilities),
-        command=list(args.command) if args.command else None,
-        args=list(args.args) if args.args else None,
-        envFrom=env_from,
-        lifecycle={"preStop": {"sleep": {"seconds": args.pre_stop_sleep_seconds}}} if args.pre_stop_sleep_seconds else None,
-        **probes(args.health_check, "http"),
-    )
-    return {
-        "replicas": args.replicas,
-        "revisionHistoryLimit": args.revision_history_limit,
-        "selector": {"matchLabels": selector},
-        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-        "template": {
-            "metadata": {
-                "labels": labels,
-                "annotations": {
-                    "prometheus.io/scrape": "true",
-                    "prometheus.io/port": str(args.metrics_port or args.port),
-                    "prometheus.io/path": args.metrics_path,
-                    "keelson.dev/scrape-interval": args.effective_scrape_interval,
-                    # Env vars are read at start: a ConfigMap change must roll the pods to take effect.
-                    "keelson.dev/config-hash": config_digest(app_config(args)),
-                },
-            },
-            "spec": hardened_pod_spec(
-                [container],
-                service_account=name,
-                selector=selector,
-                writable_paths=list(args.writable_paths),
-                user_id=args.user_id,
-                api_access=args.api_access,
-                termination_grace_period_seconds=args.termination_grace_period_seconds,
-                zone_topology_key=args.zone_topology_key,
-                spread_policy=args.spread,
-            ),
-        },
-    }

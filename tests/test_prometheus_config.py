@@ -21,8 +21,9 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
+from components.builders.app_deployment import deployment_spec
 from components.builders.labels import image_version, selector_labels, standard_labels
-from components.hardened_app import HardenedAppArgs, deployment_spec
+from components.hardened_app import HardenedAppArgs
 from components.monitoring.models import ScrapedApp, SloObjective
 from components.monitoring.prometheus_config import (
     SCRAPE_INTERVAL_ANNOTATION,

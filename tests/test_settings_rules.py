@@ -16,9 +16,9 @@ from pydantic import ValidationError
 import harness
 import settings as settings_module
 from components import HardenedAppArgs
+from components.builders.app_deployment import deployment_spec
 from components.builders.labels import standard_labels
 from components.cert_issuer import CertIssuerArgs
-from components.hardened_app import deployment_spec
 from settings import SettingsError, StackSettings, parse_settings
 
 PREFIX = "keelson:"

@@ -1,0 +1,97 @@
+"""The specs of a HardenedApp as plain dicts: its Deployment, the ConfigMap data it reads and its
+NetworkPolicies.
+
+Pure: HardenedApp (components/hardened_app.py) turns them into resources, and the tests call them
+without Pulumi.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..platform import config_digest
+from . import network_policies
+from .probes import probes
+from .workload import hardened_container, hardened_pod_spec
+
+if TYPE_CHECKING:
+    # HardenedAppArgs lives with its component, which imports this module.
+    from ..hardened_app import HardenedAppArgs
+
+
+def app_config(args: HardenedAppArgs) -> dict[str, str]:
+    """The app's ConfigMap data: the stack-wide log level and environment, then the app's own env."""
+    return {"LOG_LEVEL": args.log_level, "ENVIRONMENT": args.environment, **args.env}
+
+
+def deployment_spec(
+    name: str, args: HardenedAppArgs, labels: dict[str, str], selector: dict[str, str], has_secret: bool
+) -> dict[str, Any]:
+    """Return the Deployment spec of a HardenedApp (pure: no Pulumi resources involved)."""
+    ports = {"http": args.port}
+    if args.metrics_port is not None:
+        ports["metrics"] = args.metrics_port
+    env_from: list[dict[str, Any]] = [{"configMapRef": {"name": f"{name}-config"}}]
+    if has_secret:
+        env_from.append({"secretRef": {"name": f"{name}-secrets"}})
+    container = hardened_container(
+        name,
+        args.image,
+        args.resources,
+        ports=ports,
+        writable_paths=list(args.writable_paths),
+        user_id=args.user_id,
+        add_capabilities=list(args.add_capabilities),
+        command=list(args.command) if args.command else None,
+        args=list(args.args) if args.args else None,
+        envFrom=env_from,
+        lifecycle={"preStop": {"sleep": {"seconds": args.pre_stop_sleep_seconds}}} if args.pre_stop_sleep_seconds else None,
+        **probes(args.health_check, "http"),
+    )
+    return {
+        "replicas": args.replicas,
+        "revisionHistoryLimit": args.revision_history_limit,
+        "selector": {"matchLabels": selector},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+        "template": {
+            "metadata": {
+                "labels": labels,
+                "annotations": {
+                    "prometheus.io/scrape": "true",
+                    "prometheus.io/port": str(args.metrics_port or args.port),
+                    "prometheus.io/path": args.metrics_path,
+                    "keelson.dev/scrape-interval": args.effective_scrape_interval,
+                    # Env vars are read at start: a ConfigMap change must roll the pods to take effect.
+                    "keelson.dev/config-hash": config_digest(app_config(args)),
+                },
+            },
+            "spec": hardened_pod_spec(
+                [container],
+                service_account=name,
+                selector=selector,
+                writable_paths=list(args.writable_paths),
+                user_id=args.user_id,
+                api_access=args.api_access,
+                termination_grace_period_seconds=args.termination_grace_period_seconds,
+                zone_topology_key=args.zone_topology_key,
+                spread_policy=args.spread,
+            ),
+        },
+    }
+
+
+def network_policy_specs(args: HardenedAppArgs, selector: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The NetworkPolicy specs of a HardenedApp by role: Prometheus may reach its metrics port, the
+    ingress controller its HTTP port when it has an Ingress, and it may reach what 'egress' names."""
+    specs: dict[str, dict[str, Any]] = {
+        "allow-prometheus": network_policies.allow_ingress_from_namespace(
+            selector, args.network.monitoring_namespace, args.metrics_port_name
+        )
+    }
+    if args.ingress is not None:
+        specs["allow-ingress-controller"] = network_policies.allow_ingress_from_namespace(
+            selector, args.ingress_policy.controller_namespace, "http"
+        )
+    if args.egress:
+        specs["allow-egress"] = network_policies.allow_egress(selector, args.egress)
+    return specs
