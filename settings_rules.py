@@ -7,21 +7,19 @@ registers a single resource; README.md ("Cross-field rules") lists them, one lin
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Callable
 
 from components import images
 from components.cert_issuer import CertIssuerArgs
-from components.footprint import Footprint, resources_footprint, total
 from components.hardened_app import HardenedAppArgs
 from components.logging.stack import LoggingStackArgs
 from components.models import label_value_problem
 from components.monitoring import operator
 from components.monitoring.stack import MonitoringStackArgs
-from components.quantities import format_cpu, format_memory, parse_cpu, parse_memory
+from settings_inventory import governed_namespaces, ingress_hosts
+from settings_quota_rules import app_ratio_problems, quota_problems, solver_ratio_problems
 
 if TYPE_CHECKING:
-    from components.models import NamespaceSpec
     from settings import StackSettings
 
 STACK_WIDE_APP_FIELDS = {
@@ -162,16 +160,6 @@ def host_problems(settings: StackSettings) -> list[str]:
 # -- names: reserved, colliding, derived ---------------------------------------------------------
 
 
-def _governed(settings: StackSettings) -> list[tuple[str, NamespaceSpec]]:
-    """The namespaces the stack creates and governs, with the key that names each."""
-    return [
-        ("keelson:namespace", settings.namespace),
-        ("keelson:monitoring.namespace", settings.monitoring.namespace),
-        ("keelson:logging.namespace", settings.logging.namespace),
-        ("keelson:logging.collectorNamespace", settings.logging.collector_namespace),
-    ]
-
-
 def _relied_on(settings: StackSettings) -> dict[str, str]:
     """Namespaces the stack expects to exist and does not own, described by the key that names each."""
     return {
@@ -186,7 +174,7 @@ def namespace_problems(settings: StackSettings) -> list[str]:
     found = []
     relied_on = _relied_on(settings)
     seen: dict[str, str] = {}
-    for key, spec in _governed(settings):
+    for key, spec in governed_namespaces(settings):
         name = spec.name
         if name in relied_on:
             found.append(
@@ -288,33 +276,19 @@ def secret_problems(settings: StackSettings) -> list[str]:
 # -- certificates that can never be issued -------------------------------------------------------
 
 
-def _ingress_hosts(settings: StackSettings) -> list[tuple[str, str, str]]:
-    """(key, host, namespace) of every Ingress host, each of which gets a certificate from keelson:tls.mode."""
-    hosts = [
-        (f"keelson:apps.{name}.ingress.host", app.ingress.host, settings.namespace.name)
-        for name, app in settings.apps.items()
-        if app.ingress is not None
-    ]
-    if settings.monitoring.grafana.ingress is not None:
-        hosts.append(
-            ("keelson:monitoring.grafana.ingress.host", settings.monitoring.grafana.ingress.host, settings.monitoring.namespace.name)
-        )
-    return hosts
-
-
 def certificate_problems(settings: StackSettings) -> list[str]:
     """Every Ingress host can be issued by the stack's issuer, and every Certificate has a namespace."""
     found = []
     tls = settings.tls
     if tls.mode != "local":
-        for key, host, _ in _ingress_hosts(settings):
+        for key, host, _ in ingress_hosts(settings):
             problem = tls.host_problem(host)
             if problem is not None:
                 found.append(
                     f"{key} = '{host}': Let's Encrypt (keelson:tls.mode {tls.mode}) could never issue its certificate: "
                     f"keelson:tls has {problem}"
                 )
-    created = {spec.name: f"{key}.name" for key, spec in _governed(settings)}
+    created = {spec.name: f"{key}.name" for key, spec in governed_namespaces(settings)}
     existing = {settings.tls.namespace: "keelson:tls.namespace", settings.ingress.controller_namespace: "keelson:ingress.controllerNamespace"}
     for index, certificate in enumerate(tls.certificates):
         if certificate.namespace not in created and certificate.namespace not in existing:
@@ -323,109 +297,6 @@ def certificate_problems(settings: StackSettings) -> list[str]:
                 f"({', '.join(created.values())}) nor relies on it existing ({', '.join(existing.values())}), so "
                 f"the Certificate would be refused; use one of {sorted({*created, *existing})}"
             )
-    return found
-
-
-# -- quantities and relations --------------------------------------------------------------------
-
-
-def _solver_pods(settings: StackSettings) -> dict[str, int]:
-    """HTTP-01 solver pods cert-manager may run at once, per namespace: one per pending HTTP-01 host."""
-    tls = settings.tls
-    pods: dict[str, int] = {}
-    if tls.mode != "local":
-        for _, host, namespace in _ingress_hosts(settings):
-            if tls.http01_host(host):
-                pods[namespace] = pods.get(namespace, 0) + 1
-    for certificate in tls.certificates:
-        if (certificate.issuer or tls.mode) != "local":
-            count = sum(tls.http01_host(host) for host in certificate.hosts)
-            pods[certificate.namespace] = pods.get(certificate.namespace, 0) + count
-    return pods
-
-
-def app_ratio_problems(settings: StackSettings) -> list[str]:
-    """Every app's limit/request ratio is within the apps' LimitRange."""
-    found = []
-    ceilings = settings.namespace.limit_range.max_limit_request_ratio
-    for name, app in settings.apps.items():
-        for resource, described, ceiling in app.resources.ratios_above(ceilings):
-            found.append(
-                f"keelson:apps.{name}.resources: {described}, above "
-                f"keelson:namespace.limitRange.maxLimitRequestRatio.{resource} ({ceiling}); the LimitRange would "
-                "reject the pods"
-            )
-    return found
-
-
-def solver_ratio_problems(settings: StackSettings) -> list[str]:
-    """HTTP-01 solver pods fit the LimitRange of every governed namespace they run in."""
-    found = []
-    tls = settings.tls_args()
-    solver_namespaces = set(tls.http01_namespaces())
-    for key, spec in _governed(settings):
-        if spec.name not in solver_namespaces:
-            continue
-        for resource, described, ceiling in tls.solver_resources.ratios_above(spec.limit_range.max_limit_request_ratio):
-            found.append(
-                f"keelson:tls.solverResources: {described}, above {key}.limitRange.maxLimitRequestRatio.{resource} "
-                f"({ceiling}): the LimitRange of '{spec.name}' would reject the HTTP-01 solver pods"
-            )
-    return found
-
-
-def _peaks(settings: StackSettings) -> list[tuple[str, NamespaceSpec, Footprint, str]]:
-    """What each governed namespace must hold at once: pods and their summed requests and limits."""
-    solver_pods = _solver_pods(settings)
-    spec = settings.monitoring
-    apps = total([
-        resources_footprint(app.resources, (app.autoscaling.max_replicas if app.autoscaling else app.replicas) + 1)
-        for app in settings.apps.values()
-    ])
-    monitoring = total([
-        resources_footprint(spec.prometheus.resources, spec.prometheus.replicas),
-        resources_footprint(spec.alertmanager.resources, spec.alertmanager.replicas),
-        resources_footprint(spec.grafana.resources, 2),
-    ])
-    logging = resources_footprint(settings.logging.loki.resources, settings.logging.loki.replicas)
-    collector = resources_footprint(settings.logging.fluent_bit.resources, 1)
-    peaks = [
-        ("keelson:namespace", settings.namespace, apps, "the apps at their autoscaling maximum plus one rollout surge pod each"),
-        ("keelson:monitoring.namespace", settings.monitoring.namespace, monitoring, "Prometheus, Alertmanager and Grafana (two pods while it rolls)"),
-        ("keelson:logging.namespace", settings.logging.namespace, logging, "Loki"),
-        ("keelson:logging.collectorNamespace", settings.logging.collector_namespace, collector, "the Fluent Bit pod of one node"),
-    ]
-    return [
-        (
-            key,
-            namespace,
-            peak + resources_footprint(settings.tls.solver_resources, solver_pods.get(namespace.name, 0)),
-            what + (f", plus {solver_pods[namespace.name]} HTTP-01 solver pod(s)" if solver_pods.get(namespace.name) else ""),
-        )
-        for key, namespace, peak, what in peaks
-    ]
-
-
-def quota_problems(settings: StackSettings) -> list[str]:
-    """Every governed namespace's quota holds what runs in it at its peak."""
-    found = []
-    for key, namespace, peak, what in _peaks(settings):
-        quota = namespace.quota
-        needs: list[tuple[str, str, Decimal, Callable[[str], Decimal], Callable[[Decimal], str]]] = [
-            ("requests", "cpu", peak.cpu_requests, parse_cpu, format_cpu),
-            ("requests", "memory", peak.memory_requests, parse_memory, format_memory),
-            ("limits", "cpu", peak.cpu_limits, parse_cpu, format_cpu),
-            ("limits", "memory", peak.memory_limits, parse_memory, format_memory),
-        ]
-        for kind, resource, total, parse, show in needs:
-            allowed = getattr(getattr(quota, kind), resource)
-            if total > parse(allowed):
-                found.append(
-                    f"{key}.quota.{kind}.{resource} ({allowed}) is below the {show(total)} needed by {what}; "
-                    "raise the quota or lower the replicas/resources"
-                )
-        if peak.pods > quota.pods:
-            found.append(f"{key}.quota.pods ({quota.pods}) is below the {peak.pods} pods needed by {what}")
     return found
 
 
@@ -479,5 +350,5 @@ RULES: list[Callable[[StackSettings], list[str]]] = [
     objective_problems,
     image_problems,
 ]
-"""The rules, in the order README.md lists them."""
+"""The rules, in the order README.md lists them; the ratio and quota rules come from settings_quota_rules."""
 

@@ -31,6 +31,8 @@ PROJECT_FILES = (
     "__main__.py",
     "settings.py",
     "settings_rules.py",
+    "settings_quota_rules.py",
+    "settings_inventory.py",
     "settings_messages.py",
 )
 PROJECT_DIRS = ("components",)
