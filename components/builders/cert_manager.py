@@ -7,11 +7,14 @@ Ref: https://cert-manager.io/docs/reference/api-docs/
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import ResourceRequirements
 from . import network_policies
 from .labels import MANAGED_BY, PART_OF
+
+if TYPE_CHECKING:
+    from ..cert_models import Dns01Solver
 
 CERT_MANAGER_VERSION = "1.21.2"
 """cert-manager release whose Helm chart is installed and whose CRDs the specs are checked against.
@@ -132,6 +135,16 @@ def dns01_route53_solver(
     if hosted_zone_id is not None:
         route53["hostedZoneID"] = hosted_zone_id
     return {"selector": {"dnsZones": list(zones)}, "dns01": {"route53": route53}}
+
+
+def dns01_solver(dns01: Dns01Solver, secret_name: str) -> dict[str, Any]:
+    """Return the DNS-01 solver of 'dns01', its credential read from key 'dns01.secret_key' of 'secret_name'."""
+    if dns01.provider == "cloudflare":
+        return dns01_cloudflare_solver(list(dns01.zones), secret_name, dns01.secret_key)
+    assert dns01.region is not None and dns01.access_key_id is not None
+    return dns01_route53_solver(
+        list(dns01.zones), dns01.region, dns01.access_key_id, secret_name, dns01.secret_key, dns01.hosted_zone_id
+    )
 
 
 def acme_issuer_spec(issuer_name: str, email: str, solvers: list[dict[str, Any]]) -> dict[str, Any]:
