@@ -23,7 +23,8 @@ from components.logging import (
 )
 from components.logging.fluent_bit import CONFIG_FILE, METRICS_PATH, METRICS_PORT
 from components.logging.rules import RULES_FILE
-from components.monitoring.stack import GrafanaSpec, StorageSpec
+from components.monitoring.stack import GrafanaSpec
+from components.platform import StorageSpec
 from conftest import FIGURES
 
 STAGING = LoggingStackArgs(environment="staging", loki=LokiSpec(retention="7d"))

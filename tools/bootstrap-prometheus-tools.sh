@@ -6,7 +6,7 @@
 #
 # Builds promtool + prometheus (github.com/prometheus/prometheus@v0.305.0, i.e. Prometheus 3.5.0)
 # and amtool + alertmanager (github.com/prometheus/alertmanager@v0.28.1), the versions of the
-# images components/monitoring/stack.py deploys, into
+# images the MonitoringStack deploys (components/images.py), into
 #   ${KEELSON_TOOLCHAIN_CACHE:-$HOME/.cache/keelson/toolchain}/prometheus-tools-3.5.0-am0.28.1/bin
 # then prints on stdout the one line
 #   KEELSON_PROMETHEUS_TOOLS_BIN=<dir>
@@ -24,7 +24,7 @@
 # and is renamed into place only when every binary has passed its smoke test. Non-interactive.
 set -Eeuo pipefail
 
-# Keep in step with the images in components/monitoring/stack.py
+# Keep in step with the Prometheus and Alertmanager images in components/images.py
 # (tests/test_prometheus_config.py checks it). Prometheus 3.x is published as Go module v0.3xx.y.
 PROMETHEUS_VERSION=3.5.0
 PROMETHEUS_MODULE_VERSION=v0.305.0
