@@ -1,4 +1,4 @@
-"""The app.kubernetes.io label set every Keelson object carries.
+"""The app.kubernetes.io label set every Keelson object carries, and the annotations that get a pod scraped.
 
 Ref: https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/
 """
@@ -47,3 +47,8 @@ def image_version(image: str) -> str:
     if ":" in last:
         return last.split(":", 1)[1]
     return reference[1].split(":", 1)[1][:12] if len(reference) == 2 else "unversioned"
+
+
+def scrape_annotations(port: int, path: str) -> dict[str, str]:
+    """Return the annotations the MonitoringStack's 'kubernetes-pods' job discovers pods by."""
+    return {"prometheus.io/scrape": "true", "prometheus.io/port": str(port), "prometheus.io/path": path}

@@ -9,11 +9,12 @@ ConfigMaps and workloads:
     )
 """
 
+from .collector import COLLECTOR_POD_SECURITY, CollectorNamespaceSpec
 from .fluent_bit import fluent_bit_config, render_fluent_bit_files
 from .loki_config import LOKI_VERSION, loki_args, loki_config
 from .models import ElasticsearchOutput, FluentBitSpec, LogAlerts, LokiLimits, LokiSpec
 from .rules import loki_rule_groups, render_loki_rules
-from .stack import COLLECTOR_POD_SECURITY, CollectorNamespaceSpec, LoggingStack, LoggingStackArgs
+from .stack import LoggingStack, LoggingStackArgs
 
 __all__ = [
     "COLLECTOR_POD_SECURITY",

@@ -4,6 +4,9 @@ Everything it runs on is built from data in this package: the collector pipeline
 normalize.lua), the Loki configuration (loki_config.py) and the log-based alerts (rules.py). Loki
 is hardened like a HardenedApp (builders/workload.py); the collector is hardened as far as reading
 the node's log files allows (see FluentBitSpec). Each workload has its own NetworkPolicy.
+
+This module holds the component, its Args and Loki; the collector, with its namespace's spec, lives
+in collector.py, which the component mixes in.
 """
 
 from __future__ import annotations
@@ -16,14 +19,13 @@ import yaml
 from pydantic import model_validator
 
 from ..builders import network_policies
-from ..builders.labels import selector_labels
+from ..builders.labels import scrape_annotations, selector_labels
 from ..builders.workload import hardened_container, hardened_pod_spec
 from ..footprint import pod_footprint
-from ..models import DnsLabel, KeelsonModel, NamespaceSpec, NetworkPeers, PodSecurityLabels, check_limit_range_ratios
-from ..namespace import GovernedNamespace, GovernedNamespaceArgs
+from ..models import DnsLabel, KeelsonModel, NamespaceSpec, NetworkPeers, check_limit_range_ratios
 from ..scheduling import SpreadPolicy
-from ..platform import PlatformComponent, component_labels, config_digest
-from . import fluent_bit
+from ..platform import component_labels, config_digest
+from .collector import CollectorMixin, CollectorNamespaceSpec
 from .loki_config import CONFIG_PATH, DATA_DIR, HTTP_PORT, RULES_DIR, TENANT, loki_args, loki_config
 from .models import (
     ElasticsearchOutput,
@@ -36,25 +38,6 @@ from .models import (
     url_parts,
 )
 from .rules import render_loki_rules
-
-COLLECTOR_POD_SECURITY = PodSecurityLabels(enforce="privileged", warn="baseline", audit="baseline")
-"""Pod Security of the collector's namespace. 'privileged' is the only level that admits hostPath
-volumes, which the collector needs for /var/log and its position database ('baseline' and
-'restricted' forbid every hostPath). warn and audit stay at 'baseline', so anything beyond those
-known hostPaths (host namespaces, privileged containers, added capabilities) is reported. The
-namespace holds the collector alone: whoever may create pods there may create privileged ones."""
-
-
-class CollectorNamespaceSpec(NamespaceSpec):
-    """The log collector's own namespace: a NamespaceSpec whose Pod Security defaults to
-    COLLECTOR_POD_SECURITY, so a stack that only renames it or changes its quota keeps a level that
-    admits the collector. Its quota and LimitRange are the usual ones; its default-deny policies too."""
-
-    pod_security: PodSecurityLabels = COLLECTOR_POD_SECURITY
-
-
-_ROOT = {"runAsNonRoot": False, "runAsUser": 0, "runAsGroup": 0}
-"""What the collector changes in the hardened security contexts; every other field is kept."""
 
 
 class LoggingStackArgs(KeelsonModel):
@@ -140,17 +123,7 @@ class LoggingStackArgs(KeelsonModel):
         return self
 
 
-def _labels(name: str, environment: str, image: str) -> dict[str, str]:
-    return component_labels(name, environment, "logging", image)
-
-
-
-def _scrape_annotations(port: int, path: str) -> dict[str, str]:
-    """The annotations the MonitoringStack's 'kubernetes-pods' job discovers pods by."""
-    return {"prometheus.io/scrape": "true", "prometheus.io/port": str(port), "prometheus.io/path": path}
-
-
-class LoggingStack(PlatformComponent):
+class LoggingStack(CollectorMixin):
     """Fluent Bit (DaemonSet on every node) and Loki (single-binary StatefulSet) with their
     configuration, log-based alert rules, RBAC, Services and NetworkPolicies.
 
@@ -168,16 +141,10 @@ class LoggingStack(PlatformComponent):
         super().__init__("keelson:index:LoggingStack", name, args.namespace, args.network, opts)
         self.args = args
         self.loki_host = f"loki.{self._namespace}.svc.cluster.local"
-        self._collector_namespace = args.collector_namespace.name
-        self.collector_governed_namespace = GovernedNamespace(
-            f"{name}-collector-ns",
-            GovernedNamespaceArgs(**dict(args.collector_namespace), network=args.network),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self._collector_child = pulumi.ResourceOptions(parent=self, depends_on=[self.collector_governed_namespace])
+        self._collector_governed_namespace(name, args)
 
         loki_pod = self._loki(name, args)
-        collector_pod = self._fluent_bit(name, args)
+        collector_pod = self._fluent_bit(name, args, self.loki_host)
         self.footprint = pod_footprint(loki_pod, args.loki.replicas) + pod_footprint(collector_pod, 1)
         """Loki plus the collector pod of one node (the DaemonSet runs one per node)."""
 
@@ -191,172 +158,9 @@ class LoggingStack(PlatformComponent):
     def _from_monitoring(self, app: str) -> dict[str, Any]:
         return network_policies.pods_in_namespace(self.args.monitoring_namespace, {"app.kubernetes.io/name": app})
 
-    # -- collector ------------------------------------------------------------------------------
-
-    def _fluent_bit(self, name: str, args: LoggingStackArgs) -> dict[str, Any]:
-        spec = args.fluent_bit
-        labels = _labels("fluent-bit", args.environment, spec.image)
-        selector = selector_labels(labels)
-        collector = self._collector_namespace
-        self._service_account(name, "fluent-bit", labels, collector, self._collector_child)
-        cluster_role_name = f"{collector}-fluent-bit"
-        k8s.rbac.v1.ClusterRole(
-            f"{name}-fluent-bit-clusterrole",
-            metadata={"name": cluster_role_name, "labels": labels},
-            rules=[{"apiGroups": [""], "resources": ["pods", "namespaces"], "verbs": ["get", "list", "watch"]}],
-            opts=self._collector_child,
-        )
-        k8s.rbac.v1.ClusterRoleBinding(
-            f"{name}-fluent-bit-clusterrolebinding",
-            metadata={"name": cluster_role_name, "labels": labels},
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role_name},
-            subjects=[{"kind": "ServiceAccount", "name": "fluent-bit", "namespace": collector}],
-            opts=self._collector_child,
-        )
-        self.fluent_bit_config = fluent_bit.fluent_bit_config(
-            spec,
-            environment=args.environment,
-            loki_host=self.loki_host,
-            loki_port=HTTP_PORT,
-            collector_namespace=collector,
-            elasticsearch=args.elasticsearch,
-        )
-        files = fluent_bit.render_fluent_bit_files(self.fluent_bit_config)
-        depends: list[pulumi.Resource] = [
-            k8s.core.v1.ConfigMap(
-                f"{name}-fluent-bit-config",
-                metadata=self._metadata("fluent-bit-config", labels, collector),
-                data=files,
-                opts=self._collector_child,
-            )
-        ]
-        env: list[dict[str, Any]] = []
-        elasticsearch = args.elasticsearch
-        if elasticsearch is not None and elasticsearch.password is not None:
-            depends.append(
-                k8s.core.v1.Secret(
-                    f"{name}-fluent-bit-elasticsearch",
-                    metadata=self._metadata("fluent-bit-elasticsearch", labels, collector),
-                    type="Opaque",
-                    string_data={"password": pulumi.Output.secret(elasticsearch.password.get_secret_value())},
-                    opts=self._collector_child,
-                )
-            )
-            env.append(
-                {
-                    "name": fluent_bit.ELASTICSEARCH_PASSWORD_ENV,
-                    "valueFrom": {"secretKeyRef": {"name": "fluent-bit-elasticsearch", "key": "password"}},
-                }
-            )
-        container = hardened_container(
-            "fluent-bit",
-            spec.image,
-            spec.resources,
-            ports={"metrics": fluent_bit.METRICS_PORT},
-            writable_paths=["/tmp"],
-            command=["/fluent-bit/bin/fluent-bit"],
-            args=[f"--config={fluent_bit.CONFIG_DIR}/{fluent_bit.CONFIG_FILE}"],
-            env=env or None,
-            volumeMounts=[
-                {"name": "config", "mountPath": fluent_bit.CONFIG_DIR, "readOnly": True},
-                {"name": "var-log", "mountPath": fluent_bit.LOG_DIR, "readOnly": True},
-                {"name": "state", "mountPath": spec.state_dir},
-            ],
-            livenessProbe={
-                "httpGet": {"path": fluent_bit.UPTIME_PATH, "port": "metrics"},
-                "periodSeconds": 10,
-                "failureThreshold": 6,
-            },
-            readinessProbe={"httpGet": {"path": fluent_bit.HEALTH_PATH, "port": "metrics"}, "periodSeconds": 10},
-        )
-        container["securityContext"] = {**container["securityContext"], **_ROOT}
-        volumes = [
-            {"name": "config", "configMap": {"name": "fluent-bit-config"}},
-            {"name": "var-log", "hostPath": {"path": fluent_bit.LOG_DIR, "type": "Directory"}},
-            {"name": "state", "hostPath": {"path": spec.state_dir, "type": "DirectoryOrCreate"}},
-        ]
-        pod = hardened_pod_spec(
-            [container],
-            "fluent-bit",
-            selector,
-            writable_paths=["/tmp"],
-            volumes=volumes,
-            api_access=True,
-            termination_grace_period_seconds=30,
-            priority_class_name=args.collector_priority_class_name,
-        )
-        # One pod per node: spreading preferences mean nothing to a DaemonSet, and fsGroup would not
-        # apply to hostPath volumes anyway.
-        for key in ("affinity", "topologySpreadConstraints"):
-            pod.pop(key)
-        pod["securityContext"] = {**_ROOT, "seccompProfile": {"type": "RuntimeDefault"}}
-        # Every node, tainted or not (control plane, dedicated pools, NoExecute): a node whose logs
-        # are not collected is a blind spot.
-        pod["tolerations"] = [{"operator": "Exists"}]
-        k8s.apps.v1.DaemonSet(
-            f"{name}-fluent-bit",
-            metadata=self._metadata(
-                "fluent-bit",
-                labels,
-                collector,
-                # The policy pack's run-as-non-root exemption; the reason is FluentBitSpec's.
-                annotations={
-                    "policy.keelson.dev/allow-root": "reads root-owned container logs under /var/log and keeps its "
-                    "position database in a root-owned host path; every capability dropped, read-only root filesystem"
-                },
-            ),
-            spec={
-                "revisionHistoryLimit": 5,
-                "selector": {"matchLabels": selector},
-                "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-                "template": {
-                    "metadata": {
-                        "labels": labels,
-                        "annotations": {
-                            **_scrape_annotations(fluent_bit.METRICS_PORT, fluent_bit.METRICS_PATH),
-                            "keelson.dev/config-hash": config_digest(files),
-                        },
-                    },
-                    "spec": pod,
-                },
-            },
-            opts=pulumi.ResourceOptions.merge(self._collector_child, pulumi.ResourceOptions(depends_on=depends)),
-        )
-        loki_selector = selector_labels(_labels("loki", args.environment, args.loki.image))
-        egress: list[dict[str, Any]] = [
-            {
-                "to": [network_policies.pods_in_namespace(self._namespace, loki_selector)],
-                "ports": [{"protocol": "TCP", "port": HTTP_PORT}],
-            },
-            *network_policies.allow_egress(selector, list(args.network.api_server))["egress"],
-        ]
-        if elasticsearch is not None:
-            egress.extend(network_policies.allow_egress(selector, [elasticsearch.egress()])["egress"])
-        self._network_policy(
-            name,
-            "fluent-bit",
-            labels,
-            {
-                "podSelector": {"matchLabels": selector},
-                "policyTypes": ["Ingress", "Egress"],
-                "ingress": [
-                    {
-                        "from": [self._from_monitoring("prometheus")],
-                        "ports": [{"protocol": "TCP", "port": fluent_bit.METRICS_PORT}],
-                    }
-                ],
-                "egress": egress,
-            },
-            collector,
-            self._collector_child,
-        )
-        return pod
-
-    # -- store ----------------------------------------------------------------------------------
-
     def _loki(self, name: str, args: LoggingStackArgs) -> dict[str, Any]:
         spec = args.loki
-        labels = _labels("loki", args.environment, spec.image)
+        labels = component_labels("loki", args.environment, "logging", spec.image)
         selector = selector_labels(labels)
         self._service_account(name, "loki", labels)
         self.loki_config = loki_config(spec, alertmanager_url=args.alerts.alertmanager_url)
@@ -409,13 +213,13 @@ class LoggingStack(PlatformComponent):
             spec.replicas,
             pod,
             {
-                **_scrape_annotations(HTTP_PORT, "/metrics"),
+                **scrape_annotations(HTTP_PORT, "/metrics"),
                 "keelson.dev/config-hash": config_digest(self.loki_config, self.loki_rules),
             },
             claims,
             [config_map, rules_map],
         )
-        collector = selector_labels(_labels("fluent-bit", args.environment, args.fluent_bit.image))
+        collector = selector_labels(component_labels("fluent-bit", args.environment, "logging", args.fluent_bit.image))
         _, alertmanager_port = url_parts(args.alerts.alertmanager_url)
         self._network_policy(
             name,
