@@ -26,10 +26,11 @@ from settings_rules import (  # noqa: F401  (re-exported: tools/config_reference
 from components.cert_issuer import CertIssuerArgs
 from components.hardened_app import HardenedAppArgs, LogLevel
 from components.logging.stack import LoggingStackArgs
-from components.models import DnsLabel, IngressPolicy, KeelsonModel, NamespaceSpec, NetworkPeers
+from components.models import DnsLabel, KeelsonModel, NamespaceSpec
 from components.monitoring import AlertChannels, ScrapedApp
 from components.monitoring.stack import MonitoringStackArgs
 from components.namespace import GovernedNamespaceArgs
+from components.network_models import IngressPolicy, NetworkPeers
 from components.scheduling import PriorityClasses, SpreadPolicy
 
 PROJECT_DIR = Path(__file__).resolve().parent

@@ -11,13 +11,9 @@ from .models import (
     Autoscaling,
     ComputeResources,
     DisruptionBudget,
-    EgressRule,
     HealthCheck,
-    IngressPolicy,
-    IngressSpec,
     LimitRangeSpec,
     NamespaceSpec,
-    NetworkPeers,
     PodSecurityLabels,
     ResourceQuotaSpec,
     ResourceRequirements,
@@ -25,6 +21,7 @@ from .models import (
 from .logging.stack import LoggingStack, LoggingStackArgs
 from .monitoring.stack import MonitoringStack, MonitoringStackArgs
 from .namespace import GovernedNamespace, GovernedNamespaceArgs
+from .network_models import EgressRule, IngressPolicy, IngressSpec, NetworkPeers
 from .scheduling import PlatformPriorityClasses, PriorityClasses, SpreadPolicy
 
 __version__ = "0.1.0"

@@ -20,21 +20,18 @@ from .models import (
     Autoscaling,
     DisruptionBudget,
     DnsLabel,
-    EgressRule,
     EnvName,
     HealthCheck,
     ImageReference,
-    IngressPolicy,
-    IngressSpec,
     KeelsonModel,
     LabelKey,
     MountPath,
     NamespaceSpec,
-    NetworkPeers,
     Port,
     ResourceRequirements,
 )
 from .namespace import GovernedNamespace, GovernedNamespaceArgs
+from .network_models import EgressRule, IngressPolicy, IngressSpec, NetworkPeers
 from .scheduling import SpreadPolicy
 
 LogLevel = Literal["debug", "info", "warning", "error"]

@@ -3,7 +3,8 @@
 Every model rejects unknown keys (a typo in a stack file is an error, not a silent default) and
 accepts both the camelCase spelling used in Pulumi stack files and the snake_case one used from
 Python. Each field documents its default and, where the default trades convenience for safety,
-why and which field is the escape hatch.
+why and which field is the escape hatch. The network models (egress, Ingress, peers) live in
+network_models.py.
 """
 
 from __future__ import annotations
@@ -335,106 +336,3 @@ class DisruptionBudget(KeelsonModel):
         if self.max_unavailable == 0:
             raise ValueError("'maxUnavailable' (0) blocks every voluntary eviction; use 1 or more")
         return self
-
-
-class EgressRule(KeelsonModel):
-    """An allowed egress destination beyond DNS."""
-
-    cidr: Cidr
-    """Destination network, e.g. 10.0.0.0/8 or 0.0.0.0/0."""
-    ports: list[Port] = Field(min_length=1)
-    """Destination ports (at least one: a rule without ports would open every port of the network)."""
-    protocol: Literal["TCP", "UDP"] = "TCP"
-    """Transport protocol of the ports."""
-
-
-class IngressSpec(KeelsonModel):
-    """Public HTTPS exposure of an app through the cluster's Ingress controller."""
-
-    host: Hostname
-    """Public hostname; a TLS certificate is issued for it."""
-    path: str = Field(default="/", pattern=r"^/")
-    """Path prefix routed to the app."""
-    source_ranges: list[Cidr] = Field(default=[])
-    """Client networks allowed to reach this Ingress (ingress-nginx whitelist-source-range); others get
-    403. Default: none, i.e. anyone, because a public app serves the internet; set it for admin
-    endpoints (the production stack does for Grafana). Needs the controller to see client addresses
-    (externalTrafficPolicy Local or the PROXY protocol)."""
-
-
-class IngressPolicy(KeelsonModel):
-    """How every Ingress of the stack is exposed: controller, TLS issuer and edge protections.
-
-    Default: 100 requests/min and 10 concurrent connections per client IP, 1m bodies, TLS 1.2/1.3
-    AEAD ciphers and strict security headers, because an unprotected edge is the first thing a
-    scanner finds. Raise the limits per stack when a real client needs more.
-    """
-
-    class_name: DnsLabel = "nginx"
-    """IngressClass of the controller that serves the Ingresses."""
-    controller_namespace: DnsLabel = "ingress-nginx"
-    """Namespace of the ingress controller; only it may reach the app ports."""
-    cluster_issuer: DnsLabel = "letsencrypt-staging"
-    """cert-manager ClusterIssuer that signs the Ingress certificates."""
-    rate_limit_rpm: int = Field(default=100, ge=1)
-    """Requests per minute allowed per client IP."""
-    rate_limit_connections: int = Field(default=10, ge=1)
-    """Concurrent connections allowed per client IP."""
-    body_size: str = Field(default="1m", pattern=r"^[0-9]+[kmg]?$")
-    """Largest request body accepted (nginx size: 1m, 512k)."""
-    content_security_policy: str = "default-src 'self'; frame-ancestors 'none'; object-src 'none'"
-    """Content-Security-Policy header sent with every response."""
-    hsts_max_age_seconds: int = Field(default=31536000, ge=0)
-    """Strict-Transport-Security max-age (one year by default); 0 tells browsers to forget the
-    policy (RFC 6797), the one way to undo HSTS, so it is allowed."""
-
-    @field_validator("body_size")
-    @classmethod
-    def _body_size_limits(cls, size: str) -> str:
-        if int(size.rstrip("kmg")) == 0:
-            raise ValueError(
-                f"'{size}' would lift the limit: nginx reads a client_max_body_size of 0 as no limit at all; "
-                "give a size such as 1m"
-            )
-        return size
-
-    @field_validator("content_security_policy")
-    @classmethod
-    def _header_value(cls, policy: str) -> str:
-        if not policy.strip() or any(ord(character) < 32 or ord(character) == 127 for character in policy):
-            raise ValueError(
-                "must be a non-empty header value without control characters (a line break would end the "
-                "header and nginx refuses the configuration)"
-            )
-        return policy
-
-
-PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
-"""The RFC 1918 ranges, where almost every cluster's pod, Service and node addresses live."""
-
-
-class NetworkPeers(KeelsonModel):
-    """Where the traffic an app must accept comes from, where cluster DNS, the API server and the
-    cluster's own networks are.
-
-    Default for 'clusterNetworks' and 'apiServer': the private (RFC 1918) ranges, because a
-    NetworkPolicy cannot select the API server or a node by label and their addresses are
-    cluster-specific; that is far narrower than anywhere, yet every stack should name its own
-    ranges (the production and cluster stacks do).
-    """
-
-    monitoring_namespace: DnsLabel = "monitoring"
-    """Namespace of Prometheus; only it may scrape the metrics ports."""
-    dns_namespace: DnsLabel = "kube-system"
-    """Namespace of the cluster DNS pods."""
-    dns_pod_labels: dict[LabelKey, LabelValue] = {"k8s-app": "kube-dns"}
-    """Labels of the cluster DNS pods."""
-    cluster_networks: list[Cidr] = Field(default=list(PRIVATE_NETWORKS), min_length=1)
-    """The cluster's pod, Service and node ranges: the only destinations Prometheus may scrape
-    (on any port, since targets choose their own). Default: the RFC 1918 ranges."""
-    api_server: list[EgressRule] = Field(
-        default=[EgressRule(cidr=cidr, ports=[443, 6443]) for cidr in PRIVATE_NETWORKS], min_length=1
-    )
-    """Where the Kubernetes API server answers, for the platform pods that call it (Prometheus'
-    discovery, the log collector's metadata filter). Default: ports 443 and 6443 in the RFC 1918
-    ranges; name the control plane's address and port per stack."""

@@ -9,7 +9,8 @@ import pulumi_kubernetes as k8s
 
 from .builders import network_policies, namespace_policy
 from .builders.labels import MONITORED_NAMESPACE_LABEL, PART_OF, MANAGED_BY
-from .models import NamespaceSpec, NetworkPeers
+from .models import NamespaceSpec
+from .network_models import NetworkPeers
 
 
 class GovernedNamespaceArgs(NamespaceSpec):

@@ -18,8 +18,9 @@ from pydantic import Field, field_validator
 
 from .builders.autoscaling import pdb_spec
 from .builders.labels import image_version, selector_labels, standard_labels
-from .models import DisruptionBudget, DnsLabel, KeelsonModel, NamespaceSpec, NetworkPeers
+from .models import DisruptionBudget, DnsLabel, KeelsonModel, NamespaceSpec
 from .namespace import GovernedNamespace, GovernedNamespaceArgs
+from .network_models import NetworkPeers
 
 
 class StorageSpec(KeelsonModel):

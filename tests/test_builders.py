@@ -13,13 +13,12 @@ from components.builders import autoscaling, ingress, labels, namespace_policy, 
 from components.models import (
     Autoscaling,
     DisruptionBudget,
-    EgressRule,
     HealthCheck,
-    IngressPolicy,
     LimitRangeSpec,
     PodSecurityLabels,
     ResourceQuotaSpec,
 )
+from components.network_models import EgressRule, IngressPolicy
 from components.quantities import format_cpu, format_memory, parse_cpu, parse_memory, parse_quantity
 
 

@@ -6,7 +6,7 @@ Ref: https://cert-manager.io/docs/usage/ingress/
 
 from __future__ import annotations
 
-from ..models import IngressPolicy
+from ..network_models import IngressPolicy
 
 NGINX = "nginx.ingress.kubernetes.io"
 

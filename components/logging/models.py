@@ -18,12 +18,12 @@ from ..models import (
     Cidr,
     ComputeResources,
     DnsLabel,
-    EgressRule,
     ImageReference,
     KeelsonModel,
     Port,
     ResourceRequirements,
 )
+from ..network_models import EgressRule
 from ..platform import StorageSpec
 from ..quantities import parse_memory
 

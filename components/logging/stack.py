@@ -22,7 +22,8 @@ from ..builders import network_policies
 from ..builders.labels import scrape_annotations, selector_labels
 from ..builders.workload import hardened_container, hardened_pod_spec
 from ..footprint import pod_footprint
-from ..models import DnsLabel, KeelsonModel, NamespaceSpec, NetworkPeers, check_limit_range_ratios
+from ..models import DnsLabel, KeelsonModel, NamespaceSpec, check_limit_range_ratios
+from ..network_models import NetworkPeers
 from ..scheduling import SpreadPolicy
 from ..platform import component_labels, config_digest
 from .collector import CollectorMixin, CollectorNamespaceSpec

@@ -21,7 +21,8 @@ from ..builders import network_policies
 from ..builders.labels import selector_labels
 from ..builders.workload import hardened_container, hardened_pod_spec
 from ..footprint import Footprint, pod_footprint
-from ..models import ComputeResources, ImageReference, IngressSpec, KeelsonModel, ResourceRequirements
+from ..models import ComputeResources, ImageReference, KeelsonModel, ResourceRequirements
+from ..network_models import IngressSpec
 from ..platform import PlatformComponent, component_labels, config_digest
 from .dashboards import PROMETHEUS_DATASOURCE_UID, render_dashboards
 from .prometheus_config import ALERTMANAGER_PORT, GRAFANA_PORT, PROMETHEUS_PORT

@@ -19,7 +19,8 @@ from ..builders import network_policies
 from ..builders.labels import selector_labels
 from ..builders.workload import hardened_container, hardened_pod_spec
 from ..footprint import Footprint, pod_footprint
-from ..models import ComputeResources, ImageReference, KeelsonModel, NetworkPeers, ResourceRequirements
+from ..models import ComputeResources, ImageReference, KeelsonModel, ResourceRequirements
+from ..network_models import NetworkPeers
 from ..platform import PlatformComponent, StorageSpec, component_labels, config_digest
 from . import operator
 from .prometheus_config import PROMETHEUS_PORT, prometheus_args, prometheus_config

@@ -15,7 +15,8 @@ import pulumi
 from pydantic import Field, model_validator
 
 from ..footprint import Footprint, total
-from ..models import DnsLabel, IngressPolicy, KeelsonModel, NamespaceSpec, NetworkPeers, check_limit_range_ratios
+from ..models import DnsLabel, KeelsonModel, NamespaceSpec, check_limit_range_ratios
+from ..network_models import IngressPolicy, NetworkPeers
 from ..scheduling import SpreadPolicy
 from .alertmanager import routing_warnings
 from .alertmanager_stack import AlertmanagerMixin, AlertmanagerSpec
