@@ -30,7 +30,7 @@ from components.models import DnsLabel, KeelsonModel, NamespaceSpec
 from components.monitoring import AlertChannels, ScrapedApp
 from components.monitoring.stack import MonitoringStackArgs
 from components.namespace import GovernedNamespaceArgs
-from components.network_models import IngressPolicy, NetworkPeers
+from components.network_models import AppPeer, IngressPolicy, NetworkPeers
 from components.scheduling import PriorityClasses, SpreadPolicy
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -121,9 +121,30 @@ class StackSettings(KeelsonModel):
         """The stack's edge policy, with the ClusterIssuer that keelson:tls.mode selects."""
         return self.ingress.model_copy(update={"cluster_issuer": self.tls.issuer_name})
 
+    def _calls(self) -> list[tuple[str, str, list[int]]]:
+        """(caller, callee, callee ports) for every 'talksTo' entry naming an app of this stack."""
+        return [
+            (caller, peer.app, list(peer.ports) or [self.apps[peer.app].port])
+            for caller, app in self.apps.items()
+            for peer in app.talks_to
+            if peer.app in self.apps and peer.namespace in (None, self.namespace.name)
+        ]
+
     def app_args(self, name: str) -> HardenedAppArgs:
-        """Return the Args of one app with the stack-wide fields filled in."""
-        return self.apps[name].model_copy(
+        """Return the Args of one app with the stack-wide fields filled in, and both sides of every
+        call between the stack's apps: the caller's 'talksTo' on the callee's port, the callee's
+        'allowFrom' for the caller."""
+        app = self.apps[name]
+        calls = self._calls()
+        resolved = {(callee, tuple(ports)) for caller, callee, ports in calls if caller == name}
+        talks_to = [
+            peer.model_copy(update={"ports": next(list(ports) for callee, ports in resolved if callee == peer.app)})
+            if peer.app in self.apps and peer.namespace in (None, self.namespace.name)
+            else peer
+            for peer in app.talks_to
+        ]
+        allow_from = [*app.allow_from, *(AppPeer(app=caller, ports=ports) for caller, callee, ports in calls if callee == name)]
+        return app.model_copy(
             update={
                 "namespace": self.namespace.name,
                 "environment": self.environment,
@@ -131,6 +152,8 @@ class StackSettings(KeelsonModel):
                 "ingress_policy": self.ingress_policy,
                 "network": self.network,
                 "spread": self.scheduling.spread,
+                "talks_to": talks_to,
+                "allow_from": allow_from,
             }
         )
 

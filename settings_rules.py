@@ -128,12 +128,19 @@ def stack_wide_problems(settings: StackSettings) -> list[str]:
 
 
 def peer_problems(settings: StackSettings) -> list[str]:
-    """SLOs name apps of the stack, and Prometheus runs where the apps expect it."""
+    """SLOs and 'talksTo' name apps of the stack, and Prometheus runs where the apps expect it."""
     found = [
         f"keelson:monitoring.slo[{index}].app '{objective.app}' is not an app of this stack; apps: {sorted(settings.apps)}"
         for index, objective in enumerate(settings.monitoring.slo)
         if objective.app not in settings.apps
     ]
+    for name, app in settings.apps.items():
+        for index, peer in enumerate(app.talks_to):
+            if peer.app is not None and peer.namespace in (None, settings.namespace.name) and peer.app not in settings.apps:
+                found.append(
+                    f"keelson:apps.{name}.talksTo[{index}].app = '{peer.app}' is not an app of this stack; apps: "
+                    f"{sorted(settings.apps)} (for a workload elsewhere, give its 'namespace' or 'podLabels')"
+                )
     if settings.network.monitoring_namespace != settings.monitoring.namespace.name:
         found.append(
             f"keelson:network.monitoringNamespace ({settings.network.monitoring_namespace}) must name the "

@@ -21,12 +21,13 @@ from .models import (
 from .logging.stack import LoggingStack, LoggingStackArgs
 from .monitoring.stack import MonitoringStack, MonitoringStackArgs
 from .namespace import GovernedNamespace, GovernedNamespaceArgs
-from .network_models import EgressRule, IngressPolicy, IngressSpec, NetworkPeers
+from .network_models import AppPeer, EgressRule, IngressPolicy, IngressSpec, NetworkPeers
 from .scheduling import PlatformPriorityClasses, PriorityClasses, SpreadPolicy
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AppPeer",
     "Autoscaling",
     "CertIssuer",
     "CertIssuerArgs",

@@ -31,7 +31,7 @@ from .models import (
     ResourceRequirements,
 )
 from .namespace import GovernedNamespace, GovernedNamespaceArgs
-from .network_models import EgressRule, IngressPolicy, IngressSpec, NetworkPeers
+from .network_models import AppPeer, EgressRule, IngressPolicy, IngressSpec, NetworkPeers
 from .scheduling import SpreadPolicy
 
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -103,6 +103,13 @@ class HardenedAppArgs(KeelsonModel):
     """Edge policy (controller, issuer, limits, headers) of the Ingress."""
     network: NetworkPeers = NetworkPeers()
     """Where Prometheus and cluster DNS live."""
+    talks_to: list[AppPeer] = Field(default=[])
+    """Apps (or labelled pods) this app calls inside the cluster: an egress rule to each on its ports.
+    Default: none, because under the namespace's default deny an app reaches only what it names; the
+    callee must allow the call too ('allowFrom'; a stack's program adds it for apps of the stack)."""
+    allow_from: list[AppPeer] = Field(default=[])
+    """Apps (or labelled pods) that may call this app: an ingress rule from each to its ports (default:
+    'http'). Default: none; the ingress controller and Prometheus are allowed on their own."""
     egress: list[EgressRule] = Field(default=[])
     """Allowed egress beyond DNS, e.g. [{cidr: 0.0.0.0/0, ports: [443]}] for an app calling public HTTPS
     APIs. Default: none, so an app reaches exactly what it asks for."""
@@ -209,6 +216,12 @@ class HardenedAppArgs(KeelsonModel):
                 raise ValueError(
                     f"'{first}' and '{second}' both define {name}; keep one (the Secret would silently win "
                     "over the ConfigMap)"
+                )
+        for index, target in enumerate(self.talks_to):
+            if target.app is None and not target.ports:
+                raise ValueError(
+                    f"'talksTo[{index}]' selects pods by label ({target.pod_labels}) but names no 'ports': "
+                    "only a HardenedApp peer has a known default (its 'http' port)"
                 )
         if self.metrics_port is not None and self.metrics_port == self.port:
             raise ValueError(f"'metricsPort' ({self.metrics_port}) equals 'port'; leave it unset to share the port")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from .models import Cidr, DnsLabel, Hostname, KeelsonModel, LabelKey, LabelValue, Port
 
@@ -115,3 +115,38 @@ class NetworkPeers(KeelsonModel):
     """Where the Kubernetes API server answers, for the platform pods that call it (Prometheus'
     discovery, the log collector's metadata filter). Default: ports 443 and 6443 in the RFC 1918
     ranges; name the control plane's address and port per stack."""
+
+
+class AppPeer(KeelsonModel):
+    """Pods an app exchanges traffic with: another HardenedApp by name, or any pods by label.
+
+    Used on both sides of a call: the caller lists the callee in 'talksTo' (an egress rule to the
+    callee's pods) and the callee lists the caller in 'allowFrom' (an ingress rule from the caller's
+    pods). A stack names only the callee in the caller's 'talksTo'; the program adds the other side.
+    """
+
+    app: DnsLabel | None = None
+    """A HardenedApp of the same environment: its pods (app.kubernetes.io/name and /instance labels)."""
+    pod_labels: dict[LabelKey, LabelValue] = Field(default={})
+    """Labels of other pods, for workloads that are not HardenedApps; give these or 'app'."""
+    namespace: DnsLabel | None = None
+    """Namespace of the pods. Default: none, the app's own namespace."""
+    ports: list[Port] = Field(default=[])
+    """In 'talksTo': the callee's container ports (default for an 'app' peer: its port named 'http',
+    where every HardenedApp serves). In 'allowFrom': the ports of this app the caller may reach
+    (default: its 'http' port)."""
+
+    @model_validator(mode="after")
+    def _app_or_labels(self) -> AppPeer:
+        if (self.app is None) == (not self.pod_labels):
+            raise ValueError(
+                f"give exactly one of 'app' ({self.app}) and 'podLabels' ({self.pod_labels or '{}'}): "
+                "a peer is a HardenedApp by name or other pods by label"
+            )
+        return self
+
+    def selector(self, environment: str) -> dict[str, str]:
+        """The pod labels this peer selects (a HardenedApp's by its name and instance)."""
+        if self.app is not None:
+            return {"app.kubernetes.io/name": self.app, "app.kubernetes.io/instance": f"{self.app}-{environment}"}
+        return dict(self.pod_labels)

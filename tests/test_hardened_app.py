@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 import pytest
+from pydantic import ValidationError
 
 import harness
 from components import (
@@ -208,3 +209,41 @@ def test_outputs_are_registered():
 
     harness.run(body)
     assert captured["values"] == ["https://shop.example.com/", "http://shop.shared.svc.cluster.local", "shared"]
+
+
+def test_an_app_calls_labelled_pods_elsewhere_only_on_the_ports_it_names():
+    registered = build(
+        HardenedAppArgs(
+            image=IMAGE,
+            talks_to=[{"podLabels": {"app": "postgres"}, "namespace": "databases", "ports": [5432]}],
+            allow_from=[{"app": "gateway"}],
+        )
+    )
+    policies = {r.manifest["metadata"]["name"]: r.manifest["spec"] for r in harness.of_kind(registered, "NetworkPolicy")}
+    assert policies["shop-allow-talks-to"]["egress"] == [
+        {
+            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "databases"}},
+                    "podSelector": {"matchLabels": {"app": "postgres"}}}],
+            "ports": [{"protocol": "TCP", "port": 5432}],
+        }
+    ]
+    assert policies["shop-allow-from-apps"]["ingress"] == [
+        {
+            "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway", "app.kubernetes.io/instance": "gateway-production"}}}],
+            "ports": [{"protocol": "TCP", "port": "http"}],
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "peers, message",
+    [
+        ({"talksTo": [{"podLabels": {"app": "db"}}]}, r"'talksTo\[0\]' selects pods by label .* names no 'ports'"),
+        ({"talksTo": [{"app": "db", "podLabels": {"app": "db"}}]}, r"give exactly one of 'app' \(db\) and 'podLabels'"),
+        ({"allowFrom": [{}]}, r"give exactly one of 'app' \(None\) and 'podLabels' \(\{\}\)"),
+    ],
+    ids=["label peer without ports", "app and labels", "empty peer"],
+)
+def test_a_peer_that_selects_nothing_definite_is_refused(peers, message):
+    with pytest.raises(ValidationError, match=message):
+        HardenedAppArgs.model_validate({"image": IMAGE, **peers})

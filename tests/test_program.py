@@ -178,3 +178,25 @@ def test_every_namespace_fits_its_quota_at_peak(stack):
         assert peak.cpu_limits <= parse_cpu(hard["limits.cpu"]), f"{namespace}: CPU limits above quota"
         assert peak.memory_limits <= parse_memory(hard["limits.memory"]), f"{namespace}: memory limits above quota"
         assert peak.pods <= int(hard["pods"]), f"{namespace}: pods above quota"
+
+
+@pytest.mark.parametrize("stack", harness.STACKS)
+def test_the_api_may_call_the_worker_and_nothing_else_may(program_resources, stack):
+    """Both sides of api -> worker, under the namespace's default deny: the api's egress selects the
+    worker's pods on their container port, and the worker's ingress admits exactly the api's pods there."""
+    registered = program_resources[stack]
+    policies = _by_name(registered, "NetworkPolicy")
+    pods = {name: deployment["spec"]["template"] for name, deployment in _by_name(registered, "Deployment").items()}
+    worker_port = next(p["containerPort"] for p in pods["worker"]["spec"]["containers"][0]["ports"] if p["name"] == "http")
+
+    (egress,) = policies["api-allow-talks-to"]["spec"]["egress"]
+    (target,) = egress["to"]
+    assert target["podSelector"]["matchLabels"].items() <= pods["worker"]["metadata"]["labels"].items()
+    assert not target["podSelector"]["matchLabels"].items() <= pods["api"]["metadata"]["labels"].items()
+    assert egress["ports"] == [{"protocol": "TCP", "port": worker_port}]
+
+    (ingress,) = policies["worker-allow-from-apps"]["spec"]["ingress"]
+    (source,) = ingress["from"]
+    assert source["podSelector"]["matchLabels"].items() <= pods["api"]["metadata"]["labels"].items()
+    assert ingress["ports"] == [{"protocol": "TCP", "port": worker_port}]
+    assert "worker-allow-talks-to" not in policies and "api-allow-from-apps" not in policies, "only api calls worker"

@@ -84,6 +84,8 @@ def put(raw: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 def rename_app(raw: dict[str, Any], old: str, new: str) -> dict[str, Any]:
     raw["apps"][new] = raw["apps"].pop(old)
+    for app in raw["apps"].values():
+        app["talksTo"] = [{**peer, "app": new} if peer.get("app") == old else peer for peer in app.get("talksTo", [])]
     raw.setdefault("monitoring", {})["slo"] = [objective for objective in raw["monitoring"].get("slo", []) if objective["app"] != old]
     return raw
 
@@ -177,6 +179,8 @@ RESERVED_AND_COLLIDING = [
     ("an app ServiceMonitor named like a platform one", "cluster",
      lambda r: (put(r, "namespace.name", "keelson"), rename_app(r, "worker", "kubelet")),
      ["keelson:apps.kubelet: its ServiceMonitor 'keelson-kubelet'", "platform ServiceMonitor"]),
+    ("talksTo names an app the stack lacks", "staging", lambda r: put(r, "apps.api.talksTo", [{"app": "billing"}]),
+     ["keelson:apps.api.talksTo[0].app = 'billing' is not an app of this stack; apps: ['api', 'worker']"]),
 ]
 
 

@@ -82,7 +82,8 @@ def deployment_spec(
 
 def network_policy_specs(args: HardenedAppArgs, selector: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The NetworkPolicy specs of a HardenedApp by role: Prometheus may reach its metrics port, the
-    ingress controller its HTTP port when it has an Ingress, and it may reach what 'egress' names."""
+    ingress controller its HTTP port when it has an Ingress, the 'allowFrom' peers their ports; it
+    may reach what 'egress' names and the 'talksTo' peers."""
     specs: dict[str, dict[str, Any]] = {
         "allow-prometheus": network_policies.allow_ingress_from_namespace(
             selector, args.network.monitoring_namespace, args.metrics_port_name
@@ -94,4 +95,20 @@ def network_policy_specs(args: HardenedAppArgs, selector: dict[str, str]) -> dic
         )
     if args.egress:
         specs["allow-egress"] = network_policies.allow_egress(selector, args.egress)
+    if args.allow_from:
+        specs["allow-from-apps"] = network_policies.allow_ingress_from_peers(
+            selector,
+            [
+                (network_policies.peer(source.namespace, source.selector(args.environment)), list(source.ports) or ["http"])
+                for source in args.allow_from
+            ],
+        )
+    if args.talks_to:
+        specs["allow-talks-to"] = network_policies.allow_egress_to_peers(
+            selector,
+            [
+                (network_policies.peer(target.namespace, target.selector(args.environment)), list(target.ports) or ["http"])
+                for target in args.talks_to
+            ],
+        )
     return specs

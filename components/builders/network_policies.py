@@ -81,3 +81,30 @@ def allow_egress_to_networks(cidrs: list[str]) -> list[dict[str, Any]]:
     """Return egress rules reaching every port of the given networks (e.g. the cluster's pod,
     Service and node ranges, for a scraper whose targets listen on any port)."""
     return [{"to": [{"ipBlock": {"cidr": cidr}} for cidr in cidrs]}] if cidrs else []
+
+
+def peer(namespace: str | None, pod_labels: dict[str, str]) -> dict[str, Any]:
+    """Return a NetworkPolicy peer: pods by label in one namespace, or in the policy's own one."""
+    return pods_in_namespace(namespace, pod_labels) if namespace else {"podSelector": {"matchLabels": dict(pod_labels)}}
+
+
+def allow_ingress_from_peers(pod_labels: dict[str, str], sources: list[tuple[dict[str, Any], list[int | str]]]) -> dict[str, Any]:
+    """Return a spec letting each source peer reach its ports of the selected pods."""
+    return {
+        "podSelector": {"matchLabels": dict(pod_labels)},
+        "policyTypes": ["Ingress"],
+        "ingress": [
+            {"from": [source], "ports": [{"protocol": "TCP", "port": port} for port in ports]} for source, ports in sources
+        ],
+    }
+
+
+def allow_egress_to_peers(pod_labels: dict[str, str], targets: list[tuple[dict[str, Any], list[int | str]]]) -> dict[str, Any]:
+    """Return a spec letting the selected pods reach each target peer on its ports."""
+    return {
+        "podSelector": {"matchLabels": dict(pod_labels)},
+        "policyTypes": ["Egress"],
+        "egress": [
+            {"to": [target], "ports": [{"protocol": "TCP", "port": port} for port in ports]} for target, ports in targets
+        ],
+    }
