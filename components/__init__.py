@@ -5,6 +5,7 @@ Import the components and their Args from here:
     from components import HardenedApp, HardenedAppArgs, GovernedNamespace, GovernedNamespaceArgs
 """
 
+from .app_models import AppIdentity, AppMetadata, AppPlacement, Toleration
 from .cert_issuer import CertificateSpec, CertIssuer, CertIssuerArgs, Dns01Solver
 from .hardened_app import HardenedApp, HardenedAppArgs
 from .models import (
@@ -27,7 +28,10 @@ from .scheduling import PlatformPriorityClasses, PriorityClasses, SpreadPolicy
 __version__ = "0.1.0"
 
 __all__ = [
+    "AppIdentity",
+    "AppMetadata",
     "AppPeer",
+    "AppPlacement",
     "Autoscaling",
     "CertIssuer",
     "CertIssuerArgs",
@@ -56,4 +60,5 @@ __all__ = [
     "ResourceQuotaSpec",
     "ResourceRequirements",
     "SpreadPolicy",
+    "Toleration",
 ]

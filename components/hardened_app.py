@@ -31,6 +31,7 @@ from .models import (
     ResourceRequirements,
 )
 from .namespace import GovernedNamespace, GovernedNamespaceArgs
+from .app_models import AppIdentity, AppMetadata, AppPlacement
 from .network_models import AppPeer, EgressRule, IngressPolicy, IngressSpec, NetworkPeers
 from .scheduling import SpreadPolicy
 
@@ -143,6 +144,12 @@ class HardenedAppArgs(KeelsonModel):
     """Old ReplicaSets kept for rollbacks."""
     zone_topology_key: LabelKey = "topology.kubernetes.io/zone"
     """Node label pods are spread across."""
+    placement: AppPlacement = AppPlacement()
+    """nodeSelector, tolerations and priorityClassName of the pods (see AppPlacement). Default: any node, priority 0."""
+    identity: AppIdentity = AppIdentity()
+    """imagePullSecrets and the ServiceAccount's workload-identity annotations (see AppIdentity). Default: none."""
+    metadata: AppMetadata = AppMetadata()
+    """A team's own labels (every object) and pod annotations (see AppMetadata). Default: none."""
     spread: SpreadPolicy = SpreadPolicy()
     """How replicas spread across zones and nodes. Default: soft (see SpreadPolicy); production makes
     the zone spread hard."""
@@ -263,7 +270,10 @@ class HardenedApp(pulumi.ComponentResource):
         self.args = args
         wanted = args.namespace_for(name)
         namespace = wanted if isinstance(wanted, str) else wanted.name
-        labels = standard_labels(name, f"{name}-{args.environment}", args.component, image_version(args.image))
+        labels = {
+            **args.metadata.labels,
+            **standard_labels(name, f"{name}-{args.environment}", args.component, image_version(args.image)),
+        }
         selector = selector_labels(labels)
 
         depends: list[pulumi.Resource] = []
@@ -281,7 +291,8 @@ class HardenedApp(pulumi.ComponentResource):
 
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
-            metadata=metadata(name),
+            metadata=metadata(name, **({"annotations": dict(args.identity.service_account_annotations)}
+                                       if args.identity.service_account_annotations else {})),
             automount_service_account_token=False,
             opts=child,
         )

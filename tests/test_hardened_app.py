@@ -247,3 +247,66 @@ def test_an_app_calls_labelled_pods_elsewhere_only_on_the_ports_it_names():
 def test_a_peer_that_selects_nothing_definite_is_refused(peers, message):
     with pytest.raises(ValidationError, match=message):
         HardenedAppArgs.model_validate({"image": IMAGE, **peers})
+
+
+def test_placement_identity_and_metadata_reach_the_pods_and_the_service_account():
+    registered = build(
+        HardenedAppArgs(
+            image=IMAGE,
+            placement={
+                "nodeSelector": {"node.kubernetes.io/instance-type": "m7i.large"},
+                "tolerations": [{"key": "dedicated", "value": "shop", "effect": "NoSchedule"}],
+                "priorityClassName": "business-critical",
+            },
+            identity={
+                "imagePullSecrets": ["registry-credentials"],
+                "serviceAccountAnnotations": {"azure.workload.identity/client-id": "00000000-0000-0000-0000-000000000001"},
+            },
+            metadata={"labels": {"cost-centre": "retail"}, "podAnnotations": {"sidecar.istio.io/inject": "false"}},
+        )
+    )
+    deployment = one(registered, "Deployment")
+    template = deployment["spec"]["template"]
+    pod = template["spec"]
+    assert pod["nodeSelector"] == {"node.kubernetes.io/instance-type": "m7i.large"}
+    assert pod["tolerations"] == [{"key": "dedicated", "operator": "Equal", "value": "shop", "effect": "NoSchedule"}]
+    assert pod["priorityClassName"] == "business-critical"
+    assert pod["imagePullSecrets"] == [{"name": "registry-credentials"}]
+    assert template["metadata"]["labels"]["cost-centre"] == "retail"
+    assert template["metadata"]["labels"]["azure.workload.identity/use"] == "true", "Azure's webhook selects pods by it"
+    assert template["metadata"]["annotations"]["sidecar.istio.io/inject"] == "false"
+    assert "cost-centre" not in deployment["spec"]["selector"]["matchLabels"], "selectors keep the app.kubernetes.io set"
+    for kind in ("Service", "ConfigMap", "ServiceAccount", "NetworkPolicy"):
+        for resource in harness.of_kind(registered, kind):
+            if resource.manifest["metadata"]["labels"].get("app.kubernetes.io/name") == "shop":
+                assert resource.manifest["metadata"]["labels"].get("cost-centre") == "retail", resource.label
+    account = one(registered, "ServiceAccount")
+    assert account["metadata"]["annotations"] == {"azure.workload.identity/client-id": "00000000-0000-0000-0000-000000000001"}
+    assert account["automountServiceAccountToken"] is False
+
+
+def test_an_app_without_placement_identity_or_metadata_gets_none_of_those_fields(full_app):
+    pod = one(full_app, "Deployment")["spec"]["template"]["spec"]
+    assert not {"nodeSelector", "tolerations", "priorityClassName", "imagePullSecrets"} & set(pod)
+    assert "annotations" not in one(full_app, "ServiceAccount")["metadata"]
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"placement": {"tolerations": [{"operator": "Exists"}]}}, r"key\n  Field required"),
+        ({"placement": {"tolerations": [{"key": "gpu", "operator": "Exists", "value": "x"}]}}, r"'value' \(x\) must be empty with operator 'Exists'"),
+        ({"placement": {"tolerations": [{"key": "gpu"}]}}, r"'value' is required with operator 'Equal'"),
+        ({"placement": {"tolerations": [{"key": "gpu", "operator": "Exists", "tolerationSeconds": 30}]}},
+         r"'tolerationSeconds' \(30\) applies only to effect 'NoExecute'"),
+        ({"placement": {"nodeSelector": {"bad key!": "x"}}}, r"'bad key!' is not a label key"),
+        ({"metadata": {"labels": {"app.kubernetes.io/name": "x"}}}, r"'app.kubernetes.io/name' is one of the app.kubernetes.io labels"),
+        ({"metadata": {"podAnnotations": {"keelson.dev/config-hash": "x"}}}, r"'keelson.dev/config-hash' is an annotation Keelson sets"),
+        ({"identity": {"imagePullSecrets": ["Registry_Creds"]}}, r"'Registry_Creds' is not a DNS-1123 label"),
+    ],
+    ids=["toleration without key", "Exists with value", "Equal without value", "seconds without NoExecute",
+         "bad node label", "reserved label", "reserved annotation", "bad pull secret name"],
+)
+def test_bad_placement_identity_or_metadata_is_refused_naming_the_field(fields, message):
+    with pytest.raises(ValidationError, match=message):
+        HardenedAppArgs.model_validate({"image": IMAGE, **fields})

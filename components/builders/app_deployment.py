@@ -55,8 +55,9 @@ def deployment_spec(
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
         "template": {
             "metadata": {
-                "labels": labels,
+                "labels": {**labels, **app_pod_labels(args)},
                 "annotations": {
+                    **args.metadata.pod_annotations,
                     "prometheus.io/scrape": "true",
                     "prometheus.io/port": str(args.metrics_port or args.port),
                     "prometheus.io/path": args.metrics_path,
@@ -75,9 +76,29 @@ def deployment_spec(
                 termination_grace_period_seconds=args.termination_grace_period_seconds,
                 zone_topology_key=args.zone_topology_key,
                 spread_policy=args.spread,
-            ),
+                priority_class_name=args.placement.priority_class_name,
+            )
+            | placement_spec(args),
         },
     }
+
+
+def app_pod_labels(args: HardenedAppArgs) -> dict[str, str]:
+    """The labels a team adds to the pods, plus the one Azure Workload Identity's webhook selects by."""
+    extra = dict(args.metadata.labels)
+    if args.identity.azure:
+        extra["azure.workload.identity/use"] = "true"
+    return extra
+
+
+def placement_spec(args: HardenedAppArgs) -> dict[str, Any]:
+    """The pod spec fields of 'placement' and 'identity' that are set (none by default)."""
+    fields: dict[str, Any] = {
+        "nodeSelector": dict(args.placement.node_selector),
+        "tolerations": [toleration.spec() for toleration in args.placement.tolerations],
+        "imagePullSecrets": [{"name": secret} for secret in args.identity.image_pull_secrets],
+    }
+    return {key: value for key, value in fields.items() if value}
 
 
 def network_policy_specs(args: HardenedAppArgs, selector: dict[str, str]) -> dict[str, dict[str, Any]]:
