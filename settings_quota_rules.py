@@ -37,16 +37,18 @@ def _solver_pods(settings: StackSettings) -> dict[str, int]:
 
 
 def app_ratio_problems(settings: StackSettings) -> list[str]:
-    """Every app's limit/request ratio is within the apps' LimitRange."""
+    """Every container of every app (its own, sidecars, init containers) has a limit/request ratio
+    within the apps' LimitRange."""
     found = []
     ceilings = settings.namespace.limit_range.max_limit_request_ratio
     for name, app in settings.apps.items():
-        for resource, described, ceiling in app.resources.ratios_above(ceilings):
-            found.append(
-                f"keelson:apps.{name}.resources: {described}, above "
-                f"keelson:namespace.limitRange.maxLimitRequestRatio.{resource} ({ceiling}); the LimitRange would "
-                "reject the pods"
-            )
+        for field, resources in app.container_resources:
+            for resource, described, ceiling in resources.ratios_above(ceilings):
+                found.append(
+                    f"keelson:apps.{name}.{field}: {described}, above "
+                    f"keelson:namespace.limitRange.maxLimitRequestRatio.{resource} ({ceiling}); the LimitRange would "
+                    "reject the pods"
+                )
     return found
 
 
@@ -70,9 +72,11 @@ def _peaks(settings: StackSettings) -> list[tuple[str, NamespaceSpec, Footprint,
     """What each governed namespace must hold at once: pods and their summed requests and limits."""
     solver_pods = _solver_pods(settings)
     spec = settings.monitoring
+    # Sidecars run beside the app for the pod's whole life; init containers finish first (not counted).
     apps = total([
-        resources_footprint(app.resources, (app.autoscaling.max_replicas if app.autoscaling else app.replicas) + 1)
+        resources_footprint(resources, (app.autoscaling.max_replicas if app.autoscaling else app.replicas) + 1)
         for app in settings.apps.values()
+        for resources in [app.resources, *(sidecar.resources for sidecar in app.sidecars)]
     ])
     monitoring = total([
         resources_footprint(spec.prometheus.resources, spec.prometheus.replicas),

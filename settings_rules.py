@@ -135,6 +135,13 @@ def peer_problems(settings: StackSettings) -> list[str]:
         if objective.app not in settings.apps
     ]
     for name, app in settings.apps.items():
+        for field, extras in (("sidecars", app.sidecars), ("initContainers", app.init_containers)):
+            for index, extra in enumerate(extras):
+                if extra.name == name:
+                    found.append(
+                        f"keelson:apps.{name}.{field}[{index}].name = '{name}' is the name of the app's own container; "
+                        "container names are unique in a pod"
+                    )
         for index, peer in enumerate(app.talks_to):
             if peer.app is not None and peer.namespace in (None, settings.namespace.name) and peer.app not in settings.apps:
                 found.append(

@@ -5,6 +5,7 @@ Import the components and their Args from here:
     from components import HardenedApp, HardenedAppArgs, GovernedNamespace, GovernedNamespaceArgs
 """
 
+from .app_containers import ContainerSpec
 from .app_models import AppIdentity, AppMetadata, AppPlacement, Toleration
 from .cert_issuer import CertificateSpec, CertIssuer, CertIssuerArgs, Dns01Solver
 from .hardened_app import HardenedApp, HardenedAppArgs
@@ -38,6 +39,7 @@ __all__ = [
     "CertificateSpec",
     "Dns01Solver",
     "ComputeResources",
+    "ContainerSpec",
     "DisruptionBudget",
     "EgressRule",
     "GovernedNamespace",

@@ -42,10 +42,12 @@ class Footprint:
 
 
 def pod_footprint(pod_spec: dict[str, Any], replicas: int) -> Footprint:
-    """Return the footprint of 'replicas' pods of a pod spec (init containers are not counted:
-    they run before, not beside, the main containers)."""
+    """Return the footprint of 'replicas' pods of a pod spec: its containers and native sidecars
+    (init containers with restartPolicy Always, which run beside them). Other init containers are not
+    counted: they run before, not beside, the main containers."""
     per_pod = Footprint(pods=1)
-    for container in pod_spec.get("containers", []):
+    sidecars = [c for c in pod_spec.get("initContainers", []) if c.get("restartPolicy") == "Always"]
+    for container in [*sidecars, *pod_spec.get("containers", [])]:
         resources = container.get("resources", {})
         requests, limits = resources.get("requests", {}), resources.get("limits", {})
         per_pod = per_pod + Footprint(

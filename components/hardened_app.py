@@ -31,6 +31,7 @@ from .models import (
     ResourceRequirements,
 )
 from .namespace import GovernedNamespace, GovernedNamespaceArgs
+from .app_containers import ContainerSpec
 from .app_models import AppIdentity, AppMetadata, AppPlacement
 from .network_models import AppPeer, EgressRule, IngressPolicy, IngressSpec, NetworkPeers
 from .scheduling import SpreadPolicy
@@ -144,6 +145,12 @@ class HardenedAppArgs(KeelsonModel):
     """Old ReplicaSets kept for rollbacks."""
     zone_topology_key: LabelKey = "topology.kubernetes.io/zone"
     """Node label pods are spread across."""
+    sidecars: list[ContainerSpec] = Field(default=[])
+    """Native sidecars (init containers with restartPolicy Always, Kubernetes >= 1.29): they start
+    before the app and stop after it, e.g. a database proxy. Hardened like the app. Default: none."""
+    init_containers: list[ContainerSpec] = Field(default=[])
+    """Containers that run to completion, in order, before the app starts (after the sidecars).
+    Hardened like the app. Default: none."""
     placement: AppPlacement = AppPlacement()
     """nodeSelector, tolerations and priorityClassName of the pods (see AppPlacement). Default: any node, priority 0."""
     identity: AppIdentity = AppIdentity()
@@ -224,6 +231,9 @@ class HardenedAppArgs(KeelsonModel):
                     f"'{first}' and '{second}' both define {name}; keep one (the Secret would silently win "
                     "over the ConfigMap)"
                 )
+        names = [spec.name for spec in [*self.sidecars, *self.init_containers]]
+        for repeated in sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"'sidecars' and 'initContainers' name '{repeated}' more than once; container names are unique in a pod")
         for index, target in enumerate(self.talks_to):
             if target.app is None and not target.ports:
                 raise ValueError(
@@ -239,6 +249,20 @@ class HardenedAppArgs(KeelsonModel):
         if self.namespace is None:
             return NamespaceSpec(name=app_name)
         return self.namespace
+
+    @property
+    def extra_writable_paths(self) -> list[str]:
+        """The writable paths the sidecars and init containers name (each an emptyDir of the pod)."""
+        return [path for spec in [*self.sidecars, *self.init_containers] for path in spec.writable_paths]
+
+    @property
+    def container_resources(self) -> list[tuple[str, ResourceRequirements]]:
+        """(field, resources) of every container of the pod: the app's, its sidecars', its init containers'."""
+        return [
+            ("resources", self.resources),
+            *((f"sidecars[{i}].resources", spec.resources) for i, spec in enumerate(self.sidecars)),
+            *((f"initContainers[{i}].resources", spec.resources) for i, spec in enumerate(self.init_containers)),
+        ]
 
     @property
     def effective_scrape_interval(self) -> str:

@@ -310,3 +310,41 @@ def test_an_app_without_placement_identity_or_metadata_gets_none_of_those_fields
 def test_bad_placement_identity_or_metadata_is_refused_naming_the_field(fields, message):
     with pytest.raises(ValidationError, match=message):
         HardenedAppArgs.model_validate({"image": IMAGE, **fields})
+
+
+def test_sidecars_and_init_containers_are_hardened_like_the_app_and_sidecars_start_first():
+    registered = build(
+        HardenedAppArgs(
+            image=IMAGE,
+            sidecars=[{"name": "db-proxy", "image": "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1",
+                       "args": ["--port=5432", "project:region:db"], "ports": {"postgres": 5432}, "writablePaths": ["/tmp"]}],
+            init_containers=[{"name": "migrate", "image": IMAGE, "command": ["./migrate"], "env": {"MODE": "up"}}],
+        )
+    )
+    pod = one(registered, "Deployment")["spec"]["template"]["spec"]
+    proxy, migrate = pod["initContainers"]
+    assert (proxy["name"], proxy.get("restartPolicy")) == ("db-proxy", "Always"), "a native sidecar, started first"
+    assert (migrate["name"], migrate.get("restartPolicy")) == ("migrate", None), "runs to completion, after the sidecar"
+    app_context = pod["containers"][0]["securityContext"]
+    for container in (proxy, migrate):
+        assert container["securityContext"] == app_context, f"{container['name']} is hardened differently"
+        assert container["resources"]["limits"]["cpu"] == "200m" and "ephemeral-storage" in container["resources"]["limits"]
+    assert migrate["env"] == [{"name": "MODE", "value": "up"}] and "envFrom" not in migrate
+    assert {"name": "writable-tmp", "mountPath": "/tmp"} in proxy["volumeMounts"]
+    assert [volume["name"] for volume in pod["volumes"]].count("writable-tmp") == 1, "one /tmp emptyDir, shared"
+    assert proxy["ports"] == [{"name": "postgres", "containerPort": 5432, "protocol": "TCP"}]
+
+
+def test_a_sidecar_counts_in_the_footprint_and_an_init_container_does_not():
+    from components.footprint import pod_footprint
+
+    pod = one(build(HardenedAppArgs(image=IMAGE, replicas=1, sidecars=[{"name": "agent", "image": IMAGE}],
+                                    init_containers=[{"name": "setup", "image": IMAGE}])), "Deployment")["spec"]["template"]["spec"]
+    footprint = pod_footprint(pod, 1)
+    assert str(footprint.cpu_requests) in ("0.550", "0.55"), footprint  # 500m app + 50m sidecar
+
+
+def test_two_extra_containers_of_one_name_are_refused():
+    with pytest.raises(ValidationError, match=r"'sidecars' and 'initContainers' name 'x' more than once"):
+        HardenedAppArgs.model_validate({"image": IMAGE, "sidecars": [{"name": "x", "image": IMAGE}],
+                                        "initContainers": [{"name": "x", "image": IMAGE}]})

@@ -179,6 +179,12 @@ RESERVED_AND_COLLIDING = [
     ("an app ServiceMonitor named like a platform one", "cluster",
      lambda r: (put(r, "namespace.name", "keelson"), rename_app(r, "worker", "kubelet")),
      ["keelson:apps.kubelet: its ServiceMonitor 'keelson-kubelet'", "platform ServiceMonitor"]),
+    ("sidecar named after its app", "staging", lambda r: put(r, "apps.api.sidecars", [{"name": "api", "image": "ghcr.io/x/proxy:1.0"}]),
+     ["keelson:apps.api.sidecars[0].name = 'api' is the name of the app's own container"]),
+    ("sidecar beyond the LimitRange ratio", "staging",
+     lambda r: put(r, "apps.api.sidecars", [{"name": "proxy", "image": "ghcr.io/x/proxy:1.0",
+                                              "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "64Mi"}}}]),
+     ["keelson:apps.api.sidecars[0].resources: limits.cpu/requests.cpu is 100 (1/10m), above keelson:namespace.limitRange.maxLimitRequestRatio.cpu (4)"]),
     ("talksTo names an app the stack lacks", "staging", lambda r: put(r, "apps.api.talksTo", [{"app": "billing"}]),
      ["keelson:apps.api.talksTo[0].app = 'billing' is not an app of this stack; apps: ['api', 'worker']"]),
 ]

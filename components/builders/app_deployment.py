@@ -70,17 +70,32 @@ def deployment_spec(
                 [container],
                 service_account=name,
                 selector=selector,
-                writable_paths=list(args.writable_paths),
+                writable_paths=sorted({*args.writable_paths, *args.extra_writable_paths}),
                 user_id=args.user_id,
                 api_access=args.api_access,
                 termination_grace_period_seconds=args.termination_grace_period_seconds,
                 zone_topology_key=args.zone_topology_key,
                 spread_policy=args.spread,
                 priority_class_name=args.placement.priority_class_name,
+                init_containers=extra_containers(args),
             )
             | placement_spec(args),
         },
     }
+
+
+def extra_containers(args: HardenedAppArgs) -> list[dict[str, Any]]:
+    """The pod's init containers, hardened like the app's: its sidecars first (native sidecars,
+    restartPolicy Always, so a proxy is up before an init container needs it and stops after the
+    app), then its run-to-completion init containers."""
+    built = []
+    for spec, restart in [*((sidecar, "Always") for sidecar in args.sidecars), *((init, None) for init in args.init_containers)]:
+        container = hardened_container(
+            spec.name, spec.image, spec.resources, ports=dict(spec.ports), writable_paths=list(spec.writable_paths),
+            user_id=args.user_id, **spec.container_fields(),
+        )
+        built.append({**container, "restartPolicy": restart} if restart else container)
+    return built
 
 
 def app_pod_labels(args: HardenedAppArgs) -> dict[str, str]:

@@ -150,8 +150,12 @@ def hardened_pod_spec(
     zone_topology_key: str = "topology.kubernetes.io/zone",
     spread_policy: SpreadPolicy | None = None,
     priority_class_name: str | None = None,
+    init_containers: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Return a pod spec: hardened pod security context, emptyDirs for writable paths, spreading.
+
+    'init_containers' (hardened like the others; those with restartPolicy Always are native
+    sidecars) run before the containers, in order; they get no API token.
 
     'api_access' gives the containers a Kubernetes API token; leave it False unless the workload
     calls the API (Prometheus' service discovery does). The token is never automounted: when asked
@@ -174,6 +178,11 @@ def hardened_pod_spec(
         "terminationGracePeriodSeconds": termination_grace_period_seconds,
         **({"priorityClassName": priority_class_name} if priority_class_name else {}),
         **spread(selector, zone_topology_key, spread_policy),
+        **(
+            {"initContainers": [with_ephemeral_storage(container, all_volumes) for container in init_containers]}
+            if init_containers
+            else {}
+        ),
         "containers": [with_ephemeral_storage(container, all_volumes) for container in containers],
         "volumes": all_volumes,
     }
