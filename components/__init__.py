@@ -6,6 +6,7 @@ Import the components and their Args from here:
 """
 
 from .app_containers import ContainerSpec
+from .app_files import AppFiles
 from .app_models import AppIdentity, AppMetadata, AppPlacement, Toleration
 from .cert_issuer import CertificateSpec, CertIssuer, CertIssuerArgs, Dns01Solver
 from .hardened_app import HardenedApp, HardenedAppArgs
@@ -29,6 +30,7 @@ from .scheduling import PlatformPriorityClasses, PriorityClasses, SpreadPolicy
 __version__ = "0.1.0"
 
 __all__ = [
+    "AppFiles",
     "AppIdentity",
     "AppMetadata",
     "AppPeer",

@@ -32,6 +32,7 @@ from .models import (
 )
 from .namespace import GovernedNamespace, GovernedNamespaceArgs
 from .app_containers import ContainerSpec
+from .app_files import AppFiles, register_files
 from .app_models import AppIdentity, AppMetadata, AppPlacement
 from .network_models import AppPeer, EgressRule, IngressPolicy, IngressSpec, NetworkPeers
 from .scheduling import SpreadPolicy
@@ -145,6 +146,9 @@ class HardenedAppArgs(KeelsonModel):
     """Old ReplicaSets kept for rollbacks."""
     zone_topology_key: LabelKey = "topology.kubernetes.io/zone"
     """Node label pods are spread across."""
+    files: AppFiles = AppFiles()
+    """Configuration and secret files mounted read-only (mode 0440) at 'files.path' (see AppFiles).
+    Default: none."""
     sidecars: list[ContainerSpec] = Field(default=[])
     """Native sidecars (init containers with restartPolicy Always, Kubernetes >= 1.29): they start
     before the app and stop after it, e.g. a database proxy. Hardened like the app. Default: none."""
@@ -353,11 +357,14 @@ class HardenedApp(pulumi.ComponentResource):
             )
             secret_names.append(f"{name}-secrets")
 
+        self.files, file_names = register_files(name, args.files, metadata, child)
         rules: list[dict[str, Any]] = [
-            {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [f"{name}-config"], "verbs": ["get"]}
+            {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [f"{name}-config", *file_names["configmaps"]],
+             "verbs": ["get"]}
         ]
-        if secret_names:
-            rules.append({"apiGroups": [""], "resources": ["secrets"], "resourceNames": secret_names, "verbs": ["get"]})
+        if secret_names or file_names["secrets"]:
+            rules.append({"apiGroups": [""], "resources": ["secrets"], "resourceNames": [*secret_names, *file_names["secrets"]],
+                          "verbs": ["get"]})
         self.role = k8s.rbac.v1.Role(f"{name}-role", metadata=metadata(f"{name}-read-own-config"), rules=rules, opts=child)
         self.role_binding = k8s.rbac.v1.RoleBinding(
             f"{name}-rolebinding",
@@ -381,7 +388,7 @@ class HardenedApp(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 child,
                 pulumi.ResourceOptions(
-                    depends_on=[self.config_map, *([self.secret] if self.secret else [])],
+                    depends_on=[self.config_map, *([self.secret] if self.secret else []), *self.files],
                     # The HPA owns the live replica count; re-applying the initial value on every
                     # `pulumi up` would undo its scaling.
                     ignore_changes=["spec.replicas"] if args.autoscaling else None,

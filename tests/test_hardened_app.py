@@ -348,3 +348,46 @@ def test_two_extra_containers_of_one_name_are_refused():
     with pytest.raises(ValidationError, match=r"'sidecars' and 'initContainers' name 'x' more than once"):
         HardenedAppArgs.model_validate({"image": IMAGE, "sidecars": [{"name": "x", "image": IMAGE}],
                                         "initContainers": [{"name": "x", "image": IMAGE}]})
+
+
+def test_files_are_projected_read_only_readable_by_the_app_alone_and_secret_end_to_end():
+    registered = build(
+        HardenedAppArgs(
+            image=IMAGE,
+            files={"path": "/etc/shop", "config": {"shop.yaml": "currency: EUR\n"}, "secrets": {"tls.key": "mock-key-material"}},
+        )
+    )
+    pod = one(registered, "Deployment")["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "app-files"]
+    assert volume["projected"] == {
+        "defaultMode": 0o440,
+        "sources": [{"configMap": {"name": "shop-files"}}, {"secret": {"name": "shop-file-secrets"}}],
+    }
+    assert {"name": "app-files", "mountPath": "/etc/shop", "readOnly": True} in pod["containers"][0]["volumeMounts"]
+    assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+    secret = [r for r in harness.of_kind(registered, "Secret") if r.manifest["metadata"]["name"] == "shop-file-secrets"][0]
+    assert harness.is_secret(secret.inputs["stringData"]) or all(harness.is_secret(v) for v in secret.inputs["stringData"].values())
+    names = {name for rule in one(registered, "Role")["rules"] for name in rule["resourceNames"]}
+    assert {"shop-files", "shop-file-secrets"} <= names, "the app reads its own file objects by name, nothing else"
+
+
+def test_a_config_file_change_rolls_the_pods():
+    def digest(content: str) -> str:
+        pod = one(build(HardenedAppArgs(image=IMAGE, files={"config": {"a.conf": content}})), "Deployment")["spec"]["template"]
+        return pod["metadata"]["annotations"]["keelson.dev/config-hash"]
+
+    assert digest("x=1") != digest("x=2")
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({"config": {"../escape": "x"}}, r"'\.\./escape' is not a file name"),
+        ({"config": {"a": "x"}, "secrets": {"a": "y"}}, r"'a' is in both 'config' and 'secrets'"),
+        ({"path": "relative/dir"}, r"must be an absolute directory path"),
+    ],
+    ids=["path in a file name", "one name twice", "relative path"],
+)
+def test_bad_files_are_refused(files, message):
+    with pytest.raises(ValidationError, match=message):
+        HardenedAppArgs.model_validate({"image": IMAGE, "files": files})

@@ -425,6 +425,7 @@ CREDENTIALS = [
     ("tls.dns01.secretAccessKey", AWS_SECRET, None),
     ("logging.elasticsearch.password", ES_PASSWORD, None),
     ("apps.api.secretEnv.DATABASE_URL", DATABASE_URL, None),
+    ("apps.api.files.secrets.db-password", DATABASE_URL + "-file", None),
 ]
 
 

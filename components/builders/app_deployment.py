@@ -45,6 +45,7 @@ def deployment_spec(
         command=list(args.command) if args.command else None,
         args=list(args.args) if args.args else None,
         envFrom=env_from,
+        volumeMounts=[{"name": "app-files", "mountPath": args.files.path, "readOnly": True}] if has_files(args) else [],
         lifecycle={"preStop": {"sleep": {"seconds": args.pre_stop_sleep_seconds}}} if args.pre_stop_sleep_seconds else None,
         **probes(args.health_check, "http"),
     )
@@ -63,7 +64,7 @@ def deployment_spec(
                     "prometheus.io/path": args.metrics_path,
                     "keelson.dev/scrape-interval": args.effective_scrape_interval,
                     # Env vars are read at start: a ConfigMap change must roll the pods to take effect.
-                    "keelson.dev/config-hash": config_digest(app_config(args)),
+                    "keelson.dev/config-hash": config_digest(app_config(args), *([dict(args.files.config)] if args.files.config else [])),
                 },
             },
             "spec": hardened_pod_spec(
@@ -78,10 +79,16 @@ def deployment_spec(
                 spread_policy=args.spread,
                 priority_class_name=args.placement.priority_class_name,
                 init_containers=extra_containers(args),
+                volumes=[args.files.volume(name)] if has_files(args) else None,
             )
             | placement_spec(args),
         },
     }
+
+
+def has_files(args: HardenedAppArgs) -> bool:
+    """Whether the app mounts files (AppFiles)."""
+    return bool(args.files.config or args.files.secrets)
 
 
 def extra_containers(args: HardenedAppArgs) -> list[dict[str, Any]]:
