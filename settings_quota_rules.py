@@ -77,6 +77,10 @@ def _peaks(settings: StackSettings) -> list[tuple[str, NamespaceSpec, Footprint,
         resources_footprint(resources, (app.autoscaling.max_replicas if app.autoscaling else app.replicas) + 1)
         for app in settings.apps.values()
         for resources in [app.resources, *(sidecar.resources for sidecar in app.sidecars)]
+    ] + [
+        # One pod per Job that may run at once: the migration and each CronJob (concurrency Forbid).
+        resources_footprint(app.resources, (app.migration is not None) + len(app.schedules))
+        for app in settings.apps.values()
     ])
     monitoring = total([
         resources_footprint(spec.prometheus.resources, spec.prometheus.replicas),
@@ -86,7 +90,7 @@ def _peaks(settings: StackSettings) -> list[tuple[str, NamespaceSpec, Footprint,
     logging = resources_footprint(settings.logging.loki.resources, settings.logging.loki.replicas)
     collector = resources_footprint(settings.logging.fluent_bit.resources, 1)
     peaks = [
-        ("keelson:namespace", settings.namespace, apps, "the apps at their autoscaling maximum plus one rollout surge pod each"),
+        ("keelson:namespace", settings.namespace, apps, "the apps at their autoscaling maximum plus one rollout surge pod each, and their Jobs"),
         ("keelson:monitoring.namespace", settings.monitoring.namespace, monitoring, "Prometheus, Alertmanager and Grafana (two pods while it rolls)"),
         ("keelson:logging.namespace", settings.logging.namespace, logging, "Loki"),
         ("keelson:logging.collectorNamespace", settings.logging.collector_namespace, collector, "the Fluent Bit pod of one node"),

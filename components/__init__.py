@@ -7,6 +7,7 @@ Import the components and their Args from here:
 
 from .app_containers import ContainerSpec
 from .app_files import AppFiles
+from .app_jobs import JobSpec, ScheduledJob
 from .app_models import AppIdentity, AppMetadata, AppPlacement, Toleration
 from .cert_issuer import CertificateSpec, CertIssuer, CertIssuerArgs, Dns01Solver
 from .hardened_app import HardenedApp, HardenedAppArgs
@@ -51,6 +52,7 @@ __all__ = [
     "HealthCheck",
     "IngressPolicy",
     "IngressSpec",
+    "JobSpec",
     "LimitRangeSpec",
     "LoggingStack",
     "LoggingStackArgs",
@@ -63,6 +65,7 @@ __all__ = [
     "PriorityClasses",
     "ResourceQuotaSpec",
     "ResourceRequirements",
+    "ScheduledJob",
     "SpreadPolicy",
     "Toleration",
 ]

@@ -33,6 +33,8 @@ from .models import (
 from .namespace import GovernedNamespace, GovernedNamespaceArgs
 from .app_containers import ContainerSpec
 from .app_files import AppFiles, register_files
+from .app_jobs import JobSpec, ScheduledJob
+from .builders.app_jobs import job_network_policy, job_template
 from .app_models import AppIdentity, AppMetadata, AppPlacement
 from .network_models import AppPeer, EgressRule, IngressPolicy, IngressSpec, NetworkPeers
 from .scheduling import SpreadPolicy
@@ -146,6 +148,12 @@ class HardenedAppArgs(KeelsonModel):
     """Old ReplicaSets kept for rollbacks."""
     zone_topology_key: LabelKey = "topology.kubernetes.io/zone"
     """Node label pods are spread across."""
+    migration: JobSpec | None = None
+    """A Job run before each rollout (the Deployment waits for it to succeed), e.g. a schema
+    migration; its pods are the app's (see JobSpec). Default: none."""
+    schedules: dict[DnsLabel, ScheduledJob] = Field(default={})
+    """CronJobs of the app by name, e.g. {nightly-export: {schedule: "0 3 * * *", command: [...]}}
+    (see ScheduledJob). Default: none."""
     files: AppFiles = AppFiles()
     """Configuration and secret files mounted read-only (mode 0440) at 'files.path' (see AppFiles).
     Default: none."""
@@ -381,6 +389,7 @@ class HardenedApp(pulumi.ComponentResource):
             spec["template"]["spec"], (args.autoscaling.max_replicas if args.autoscaling else args.replicas) + 1
         )
         """At the autoscaling maximum plus the rollout's surge pod: what the quota must fit."""
+        self.jobs = self._jobs(name, args, labels, metadata, child, has_secret=bool(secret_names))
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=metadata(name),
@@ -388,7 +397,8 @@ class HardenedApp(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 child,
                 pulumi.ResourceOptions(
-                    depends_on=[self.config_map, *([self.secret] if self.secret else []), *self.files],
+                    # A migration succeeds before the new pods start.
+                    depends_on=[self.config_map, *([self.secret] if self.secret else []), *self.files, *self.jobs],
                     # The HPA owns the live replica count; re-applying the initial value on every
                     # `pulumi up` would undo its scaling.
                     ignore_changes=["spec.replicas"] if args.autoscaling else None,
@@ -469,3 +479,29 @@ class HardenedApp(pulumi.ComponentResource):
                 "url": self.url,
             }
         )
+
+    @staticmethod
+    def _jobs(name, args: HardenedAppArgs, labels, metadata, child, has_secret: bool) -> list[pulumi.Resource]:
+        """The migration Job (returned: the Deployment waits for it), the CronJobs and their policy."""
+        if args.migration is None and not args.schedules:
+            return []
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-jobs", metadata=metadata(f"{name}-jobs"), spec=job_network_policy(args, labels), opts=child
+        )
+        for schedule, job in args.schedules.items():
+            k8s.batch.v1.CronJob(
+                f"{name}-{schedule}",
+                metadata=metadata(f"{name}-{schedule}"),
+                spec=job.cron_job_spec(job_template(name, args, job, labels, has_secret)),
+                opts=child,
+            )
+        if args.migration is None:
+            return []
+        return [
+            k8s.batch.v1.Job(
+                f"{name}-migrate",
+                metadata=metadata(f"{name}-migrate"),
+                spec=args.migration.job_spec(job_template(name, args, args.migration, labels, has_secret)),
+                opts=child,
+            )
+        ]

@@ -391,3 +391,58 @@ def test_a_config_file_change_rolls_the_pods():
 def test_bad_files_are_refused(files, message):
     with pytest.raises(ValidationError, match=message):
         HardenedAppArgs.model_validate({"image": IMAGE, "files": files})
+
+
+def test_a_migration_job_runs_before_the_rollout_and_cron_jobs_are_hardened_like_the_app(monkeypatch):
+    import pulumi_kubernetes as k8s
+
+    waits_for: list[list] = []
+    original = k8s.apps.v1.Deployment.__init__
+
+    def deployment(self, resource_name, *args, opts=None, **kwargs):
+        waits_for.append([getattr(dependency, "_name", None) for dependency in (opts.depends_on or [])])
+        original(self, resource_name, *args, opts=opts, **kwargs)
+
+    monkeypatch.setattr(k8s.apps.v1.Deployment, "__init__", deployment)
+    registered = build(
+        HardenedAppArgs(
+            image=IMAGE,
+            generated_secrets=["DB_PASSWORD"],
+            talks_to=[{"podLabels": {"app": "postgres"}, "namespace": "databases", "ports": [5432]}],
+            migration={"command": ["./manage", "migrate"]},
+            schedules={"nightly-export": {"schedule": "0 3 * * *", "command": ["./manage", "export"]}},
+        )
+    )
+    (job,) = harness.of_kind(registered, "Job")
+    (cron,) = harness.of_kind(registered, "CronJob")
+    for template in (job.manifest["spec"]["template"], cron.manifest["spec"]["jobTemplate"]["spec"]["template"]):
+        pod = template["spec"]
+        assert template["metadata"]["labels"]["app.kubernetes.io/component"] == "job", "never an endpoint of the app's Service"
+        assert pod["restartPolicy"] == "Never" and pod["automountServiceAccountToken"] is False
+        (container,) = pod["containers"]
+        assert container["image"] == IMAGE and container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["envFrom"] == [{"configMapRef": {"name": "shop-config"}}, {"secretRef": {"name": "shop-secrets"}}]
+        assert "affinity" not in pod and "livenessProbe" not in container
+    assert waits_for and "shop-migrate" in waits_for[0], f"the rollout does not wait for the migration: {waits_for}"
+    assert job.manifest["spec"]["backoffLimit"] == 2 and job.manifest["spec"]["activeDeadlineSeconds"] == 600
+    assert "ttlSecondsAfterFinished" not in job.manifest["spec"], "the Job is Pulumi's to delete"
+    spec = cron.manifest["spec"]
+    assert (spec["concurrencyPolicy"], spec["timeZone"], spec["startingDeadlineSeconds"]) == ("Forbid", "Etc/UTC", 300)
+    policy = [r.manifest["spec"] for r in harness.of_kind(registered, "NetworkPolicy") if r.manifest["metadata"]["name"] == "shop-jobs"][0]
+    assert policy["ingress"] == [] and policy["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "job"
+    assert policy["egress"][0]["ports"] == [{"protocol": "TCP", "port": 5432}], "jobs reach what the app talks to"
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"schedules": {"x": {"schedule": "every night", "command": ["a"]}}}, r"'every night' is not a five-field cron expression"),
+        ({"schedules": {"x": {"schedule": "TZ=UTC 0 3 * * *", "command": ["a"]}}}, r"is not a five-field cron expression"),
+        ({"migration": {"command": []}}, r"at least 1 item"),
+        ({"schedules": {"Nightly": {"schedule": "0 3 * * *", "command": ["a"]}}}, r"'Nightly' is not a DNS-1123 label"),
+    ],
+    ids=["prose schedule", "time zone in the schedule", "empty command", "bad schedule name"],
+)
+def test_bad_jobs_are_refused(fields, message):
+    with pytest.raises(ValidationError, match=message):
+        HardenedAppArgs.model_validate({"image": IMAGE, **fields})

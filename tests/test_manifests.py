@@ -141,7 +141,8 @@ def test_every_workload_but_the_log_collector_runs_as_a_high_non_root_uid(mocked
         if identity in ROOT_ALLOWED:
             continue
         checked += 1
-        pod = manifest["spec"]["template"]["spec"]
+        spec = manifest["spec"]["jobTemplate"]["spec"] if manifest["kind"] == "CronJob" else manifest["spec"]
+        pod = spec["template"]["spec"]
         for container in pod["containers"]:
             context = {**pod.get("securityContext", {}), **container.get("securityContext", {})}
             if context.get("runAsNonRoot") is not True or context.get("runAsUser", 0) < 10000:

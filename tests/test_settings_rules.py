@@ -326,9 +326,9 @@ QUANTITIES = [
     ("LimitRange zero default request", "staging", lambda r: put(r, "logging.namespace", {"name": "logging", "limitRange": {"defaultRequest": {"cpu": "0", "memory": "512Mi"}}}),
      ["keelson:logging.namespace.limitRange: 'defaultRequest.cpu' (0) must be above zero"]),
     ("apps quota below the autoscaling peak", "production", lambda r: put(r, "namespace.quota", {"limits": {"cpu": "40", "memory": "120Gi"}}),
-     ["keelson:namespace.quota.limits.cpu (40) is below the 53 needed by the apps at their autoscaling maximum plus one rollout surge pod each"]),
+     ["keelson:namespace.quota.limits.cpu (40) is below the 54 needed by the apps at their autoscaling maximum plus one rollout surge pod each, and their Jobs"]),
     ("apps pod quota without room for the solver pod", "staging", lambda r: put(r, "namespace.quota", {"pods": 12}),
-     ["keelson:namespace.quota.pods (12) is below the 13 pods needed by the apps", "plus 1 HTTP-01 solver pod(s)"]),
+     ["keelson:namespace.quota.pods (12) is below the 14 pods needed by the apps", "plus 1 HTTP-01 solver pod(s)"]),
     ("monitoring quota below its workloads", "production", lambda r: put(r, "monitoring.namespace", {"name": "monitoring", "quota": {"requests": {"cpu": "500m", "memory": "60Gi"}}}),
      ["keelson:monitoring.namespace.quota.requests.cpu (500m) is below the 850m needed by Prometheus, Alertmanager and Grafana"]),
     ("logging quota below Loki", "staging", lambda r: put(r, "logging.namespace", {"name": "logging", "quota": {"requests": {"cpu": "30", "memory": "256Mi"}}}),
@@ -391,11 +391,12 @@ def test_quantities_and_relations_the_api_server_or_the_tools_would_refuse(base,
 
 
 def test_a_quota_that_holds_exactly_the_peak_is_enough():
-    # production apps at peak: 21 api pods (500m/512Mi -> 2/2Gi) and 11 workers (250m/256Mi -> 1/1Gi).
-    exact = {"requests": {"cpu": "13250m", "memory": "13568Mi"}, "limits": {"cpu": "53", "memory": "53Gi"}, "pods": 32}
+    # production apps at peak: 21 api pods (500m/512Mi -> 2/2Gi), 11 workers (250m/256Mi -> 1/1Gi) and
+    # the worker's one CronJob pod.
+    exact = {"requests": {"cpu": "13500m", "memory": "13824Mi"}, "limits": {"cpu": "54", "memory": "54Gi"}, "pods": 33}
     accepted("production", lambda r: put(r, "namespace.quota", exact))
-    with pytest.raises(SettingsError, match=r"keelson:namespace\.quota\.pods \(31\) is below the 32 pods"):
-        parse_settings(put(stack("production"), "namespace.quota", {**exact, "pods": 31}), secret_keys("production"))
+    with pytest.raises(SettingsError, match=r"keelson:namespace\.quota\.pods \(32\) is below the 33 pods"):
+        parse_settings(put(stack("production"), "namespace.quota", {**exact, "pods": 32}), secret_keys("production"))
 
 
 def test_zero_values_with_a_documented_meaning_are_allowed():
