@@ -152,10 +152,19 @@ def assert_everything_rolled_out(cluster: Cluster, namespaces: set[str]) -> None
     for claim in items("persistentvolumeclaims"):
         if claim["status"].get("phase") != "Bound":
             problems.append(f"PersistentVolumeClaim {claim['metadata']['name']}: {claim['status'].get('phase')}")
+    for job in items("jobs.batch"):
+        if not job["status"].get("succeeded"):
+            problems.append(f"Job {job['metadata']['name']}: not succeeded ({job['status']})")
     pods = items("pods")
     assert not problems, "\n".join(problems)
-    assert pods and all(pod["status"].get("phase") == "Running" for pod in pods), [
-        (pod["metadata"]["name"], pod["status"].get("phase")) for pod in pods if pod["status"].get("phase") != "Running"
+
+    def settled(pod: dict) -> bool:
+        """Running, or, for a Job's pod, Succeeded."""
+        of_job = any(owner["kind"] == "Job" for owner in pod["metadata"].get("ownerReferences", []))
+        return pod["status"].get("phase") == "Running" or (of_job and pod["status"].get("phase") == "Succeeded")
+
+    assert pods and all(settled(pod) for pod in pods), [
+        (pod["metadata"]["name"], pod["status"].get("phase")) for pod in pods if not settled(pod)
     ]
 
 
