@@ -44,7 +44,8 @@ class KubernetesSettings(KeelsonModel):
     """
 
     render_dir: str | None = Field(default=None, min_length=1)
-    """Render manifests into this folder instead of deploying (no cluster needed)."""
+    """Render manifests into this folder instead of deploying (no cluster needed). Default: none,
+    deploy to a cluster."""
     context: str | None = Field(default=None, min_length=1)
     """kubeconfig context to deploy to. Default: the current context."""
     kubeconfig: str | None = Field(default=None, min_length=1)
@@ -73,36 +74,44 @@ class SchedulingSettings(KeelsonModel):
     """Zone spread and node anti-affinity of every replicated workload, apps and platform alike.
     Default: soft; production makes the zone spread hard (see SpreadPolicy)."""
     priority_classes: PriorityClasses = PriorityClasses()
-    """The PriorityClasses the program creates for the platform's pods (see PriorityClasses)."""
+    """The PriorityClasses the program creates for the platform's pods. Default: 'keelson-platform'
+    (100000) and 'keelson-log-collector' (1000000), so apps are evicted first (see PriorityClasses)."""
 
 
 class StackSettings(KeelsonModel):
     """Everything a stack file configures, under the `keelson:` namespace."""
 
     environment: Literal["local", "staging", "production"]
-    """Which environment the stack is."""
+    """Which environment the stack is. Required."""
     log_level: LogLevel = "info"
-    """Log level handed to every app."""
+    """Log level handed to every app. Default: 'info'; staging sets 'debug', production 'warning'."""
     kubernetes: KubernetesSettings = KubernetesSettings()
-    """How the program reaches Kubernetes."""
+    """How the program reaches Kubernetes. Default: deploy through the current kubeconfig context."""
     namespace: NamespaceSpec
-    """The governed namespace the apps run in."""
+    """The governed namespace the apps run in. Required."""
     ingress: IngressPolicy = IngressPolicy()
-    """Edge policy shared by every Ingress of the stack."""
+    """Edge policy shared by every Ingress of the stack. Default: rate limits, TLS 1.2+ and strict
+    security headers (see IngressPolicy)."""
     network: NetworkPeers = NetworkPeers()
-    """Where Prometheus and cluster DNS live."""
+    """Where Prometheus, cluster DNS, the API server and the cluster's networks are. Default: the RFC
+    1918 ranges (see NetworkPeers); every real stack should name its own."""
     apps: dict[DnsLabel, HardenedAppArgs] = Field(min_length=1)
-    """One HardenedApp per entry, keyed by app name."""
+    """One HardenedApp per entry, keyed by app name. Required, at least one."""
     monitoring: MonitoringStackArgs = MonitoringStackArgs()
-    """Prometheus, Alertmanager, Grafana and the SLOs (see MonitoringStackArgs)."""
+    """Prometheus, Alertmanager, Grafana and the SLOs. Default: one replica each, in 'monitoring'
+    (see MonitoringStackArgs)."""
     alerting: AlertChannels = AlertChannels()
-    """Where alerts go: slack, pagerduty, email, webhook; credentials must be `secure:` values."""
+    """Where alerts go: slack, pagerduty, email, webhook; credentials must be `secure:` values.
+    Default: none, so nobody is notified and the program warns about it."""
     tls: CertIssuerArgs = CertIssuerArgs()
-    """cert-manager issuers and certificates; 'mode' picks the issuer every Ingress of the stack uses."""
+    """cert-manager issuers and certificates; 'mode' picks the issuer every Ingress of the stack uses.
+    Default: mode 'local', the local CA (see CertIssuerArgs)."""
     logging: LoggingStackArgs = LoggingStackArgs()
-    """Fluent Bit, Loki (retention enforced) and the log alerts (see LoggingStackArgs)."""
+    """Fluent Bit, Loki (retention enforced) and the log alerts. Default: 7 days of logs in 'logging',
+    the collector in 'log-collector' (see LoggingStackArgs)."""
     scheduling: SchedulingSettings = SchedulingSettings()
-    """Spread and priority of the stack's pods."""
+    """Spread and priority of the stack's pods. Default: soft spread and the platform's PriorityClasses
+    (see SchedulingSettings)."""
     require_image_digests: bool = False
     """Refuse every image not pinned by digest (…@sha256:…), the apps' and the platform's. Default:
     false, so a team can start from version tags; production turns it on, because a tag can be

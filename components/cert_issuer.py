@@ -43,45 +43,58 @@ class CertIssuerArgs(KeelsonModel):
     """
 
     mode: IssuerMode = "local"
-    """Which ClusterIssuer signs the stack's certificates (see 'issuer_name')."""
+    """Which ClusterIssuer signs the stack's certificates (see 'issuer_name'). Default: 'local', the
+    local CA, which needs neither an email address nor internet access."""
     email: EmailAddress | None = None
-    """ACME account contact for expiry and policy notices. Required for the Let's Encrypt modes;
-    without it no Let's Encrypt ClusterIssuer is created."""
+    """ACME account contact for expiry and policy notices. Default: none, enough for mode 'local'; the
+    Let's Encrypt modes require it, and without it no Let's Encrypt ClusterIssuer is created."""
     namespace: DnsLabel = "cert-manager"
     """Namespace cert-manager runs in: ClusterIssuers read their Secrets (ACME account keys, DNS
-    credentials, the local CA) from it."""
+    credentials, the local CA) from it. Default: 'cert-manager', the chart's usual namespace."""
     ingress_class: DnsLabel = "nginx"
-    """IngressClass the HTTP-01 solver routes challenges through."""
+    """IngressClass the HTTP-01 solver routes challenges through. Default: 'nginx'; in a stack,
+    keelson:ingress.className sets it."""
     ingress_controller_namespace: DnsLabel = "ingress-nginx"
-    """Namespace of the ingress controller; only it may reach the solver pods."""
+    """Namespace of the ingress controller; only it may reach the solver pods. Default:
+    'ingress-nginx'; in a stack, keelson:ingress.controllerNamespace sets it."""
     solvers: list[SolverType] = Field(default=["http01"], min_length=1)
     """ACME challenge types: 'http01' (any public host behind the ingress controller) and/or
-    'dns01' (needs 'dns01'; required for wildcard hosts)."""
+    'dns01' (needs 'dns01'; required for wildcard hosts). Default: ['http01'], which needs no DNS
+    credential."""
     dns01: Dns01Solver | None = None
-    """DNS-01 provider and credential, when 'solvers' includes 'dns01'."""
+    """DNS-01 provider and credential, when 'solvers' includes 'dns01'. Default: none."""
     solver_resources: ResourceRequirements = ResourceRequirements(
         requests=ComputeResources(cpu="25m", memory="32Mi"),
         limits=ComputeResources(cpu="100m", memory="128Mi"),
     )
-    """Requests and limits of the HTTP-01 solver pods."""
+    """Requests and limits of the HTTP-01 solver pods. Default: 25m/32Mi requested, 100m/128Mi limit,
+    within the apps' LimitRange ratio of 4 (cert-manager's own default is a ratio of 10)."""
     max_limit_request_ratio: ComputeResources = ComputeResources(cpu="4", memory="4")
-    """maxLimitRequestRatio of the LimitRange in the namespaces solver pods run in."""
+    """maxLimitRequestRatio of the LimitRange in the namespaces solver pods run in. Default: 4 for CPU
+    and memory, LimitRangeSpec's; in a stack, keelson:namespace.limitRange.maxLimitRequestRatio sets it."""
     solver_namespaces: list[DnsLabel] = Field(default=[])
     """Namespaces whose Ingresses get certificates through HTTP-01 (e.g. the apps' namespace).
     Each gets a NetworkPolicy letting the ingress controller reach the solver pods; the
-    namespaces of 'certificates' are added automatically."""
+    namespaces of 'certificates' are added automatically. Default: none; in a stack, the apps' and
+    the monitoring namespace."""
     certificates: list[CertificateSpec] = Field(default=[])
-    """Certificates to create besides those Ingress annotations create."""
+    """Certificates to create besides those Ingress annotations create. Default: none, because each
+    Ingress gets its own certificate from its annotation."""
     certificate_duration: GoDuration = "2160h"
-    """Lifetime requested for certificates (Let's Encrypt always issues 90 days)."""
+    """Lifetime requested for certificates (Let's Encrypt always issues 90 days). Default: 2160h,
+    90 days, Let's Encrypt's own lifetime."""
     renew_before: GoDuration = "720h"
-    """How long before expiry a certificate is renewed."""
+    """How long before expiry a certificate is renewed. Default: 720h, 30 days, Let's Encrypt's
+    renewal advice (a third of the lifetime)."""
     ca_duration: GoDuration = "87600h"
-    """Lifetime of the local CA certificate (10 years)."""
+    """Lifetime of the local CA certificate. Default: 87600h (10 years), so the local chain seldom
+    changes; cert-manager renews it after two thirds of that."""
     install: bool = False
-    """Install cert-manager (Helm chart, CRDs included) and create the issuers once its webhook answers."""
+    """Install cert-manager (Helm chart, CRDs included) and create the issuers once its webhook answers.
+    Default: false, because cert-manager is usually a cluster add-on managed once per cluster."""
     helm_values: dict[str, Any] = Field(default={})
-    """Extra values of the cert-manager chart, deep-merged over Keelson's (see builders.cert_manager)."""
+    """Extra values of the cert-manager chart, deep-merged over Keelson's (see builders.cert_manager).
+    Default: none, Keelson's values alone."""
 
     @model_validator(mode="after")
     def _consistent(self) -> CertIssuerArgs:

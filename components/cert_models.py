@@ -109,19 +109,22 @@ class Dns01Solver(KeelsonModel):
     """
 
     provider: DnsProvider
-    """DNS provider of the zones: 'cloudflare' (API token) or 'route53' (access key)."""
+    """DNS provider of the zones: 'cloudflare' (API token) or 'route53' (access key). Required."""
     zones: list[DnsZone] = Field(min_length=1)
-    """DNS zones the credential may write to, e.g. ['example.com']."""
+    """DNS zones the credential may write to, e.g. ['example.com']. Required, at least one."""
     api_token: SecretStr | None = None
-    """Cloudflare API token with Zone:DNS:Edit on the zones. Required for 'cloudflare'."""
+    """Cloudflare API token with Zone:DNS:Edit on the zones, a `secure:` value. Default: none;
+    required for 'cloudflare'."""
     region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
-    """AWS region hint for Route53 credentials, e.g. us-east-1. Required for 'route53'."""
+    """AWS region hint for Route53 credentials, e.g. us-east-1. Default: none; required for 'route53'."""
     hosted_zone_id: str | None = Field(default=None, pattern=r"^[A-Z0-9]{1,32}$")
-    """Route53 hosted zone to manage; skips the ListHostedZonesByName lookup. Optional."""
+    """Route53 hosted zone to manage; skips the ListHostedZonesByName lookup. Default: none, so
+    cert-manager looks the zone up by name."""
     access_key_id: str | None = Field(default=None, pattern=r"^[A-Z0-9]{16,128}$")
-    """AWS access key id of the Route53 credential. Required for 'route53'."""
+    """AWS access key id of the Route53 credential. Default: none; required for 'route53'."""
     secret_access_key: SecretStr | None = None
-    """AWS secret access key of the Route53 credential. Required for 'route53'."""
+    """AWS secret access key of the Route53 credential, a `secure:` value. Default: none; required
+    for 'route53'."""
 
     @model_validator(mode="after")
     def _credential_matches_provider(self) -> Dns01Solver:
@@ -164,11 +167,11 @@ class CertificateSpec(KeelsonModel):
     """
 
     name: DnsLabel
-    """Name of the Certificate."""
+    """Name of the Certificate. Required."""
     namespace: DnsLabel
-    """Namespace of the Certificate and its Secret (the Ingresses using it must live there)."""
+    """Namespace of the Certificate and its Secret (the Ingresses using it must live there). Required."""
     hosts: list[Hostname] = Field(min_length=1, max_length=100)
-    """DNS names of the certificate; '*.example.com' wildcards need the DNS-01 solver."""
+    """DNS names of the certificate; '*.example.com' wildcards need the DNS-01 solver. Required, 1 to 100."""
     secret_name: DnsLabel | None = None
     """TLS Secret the certificate is written to. Default: '<name>-tls'."""
     issuer: IssuerMode | None = None

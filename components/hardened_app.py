@@ -69,45 +69,61 @@ class HardenedAppArgs(KeelsonModel):
         "to create and govern its own. Default: None, a governed namespace named after the app.",
     )
     image: ImageReference
-    """Container image pinned by tag or digest; untagged and :latest images are rejected."""
+    """Container image pinned by tag or digest; untagged and :latest images are rejected. Required."""
     component: AppComponent = "api"
-    """'api' (serves requests) or 'worker' (background jobs); sets the component label and scrape interval."""
+    """'api' (serves requests) or 'worker' (background jobs); sets the component label and scrape
+    interval. Default: 'api', scraped every 5 s so latency alerts react fast."""
     environment: DnsLabel = "production"
-    """Environment name handed to the app (ENVIRONMENT) and used in the instance label."""
+    """Environment name handed to the app (ENVIRONMENT) and used in the instance label. Default:
+    'production', so an app used outside a stack is never labelled a test deployment; in a stack,
+    keelson:environment sets it."""
     log_level: LogLevel = "info"
-    """LOG_LEVEL handed to the app."""
+    """LOG_LEVEL handed to the app. Default: 'info'; in a stack, keelson:logLevel sets it."""
     replicas: int = Field(default=2, ge=1, le=1000)
-    """Pods at first deploy; with autoscaling the HPA owns the count afterwards."""
-    port: Port = Field(default=8000, description="Container port the app serves HTTP on. Default: 8000.")
-    metrics_port: Port | None = Field(default=None, description="Separate metrics port; default: the app port.")
+    """Pods at first deploy; with autoscaling the HPA owns the count afterwards. Default: 2, so losing
+    one pod (a crash, a node drain) is not an outage."""
+    port: Port = Field(
+        default=8000,
+        description="Container port the app serves HTTP on. Default: 8000, an unprivileged port, so the "
+        "app needs no NET_BIND_SERVICE capability.",
+    )
+    metrics_port: Port | None = Field(
+        default=None, description="Separate metrics port. Default: none, metrics are served on the app port."
+    )
     metrics_path: str = Field(default="/metrics", pattern=r"^/")
-    """HTTP path Prometheus scrapes."""
+    """HTTP path Prometheus scrapes. Default: /metrics, the Prometheus client libraries' convention."""
     scrape_interval: str | None = Field(
         default=None,
         pattern=r"^[0-9]+[smh]$",
         description="Prometheus scrape interval. Default: 5s for 'api', 10s for 'worker'.",
     )
     command: list[str] | None = None
-    """Overrides the image's entrypoint."""
+    """Overrides the image's entrypoint. Default: none, the image's own."""
     args: list[str] | None = None
-    """Overrides the image's arguments."""
+    """Overrides the image's arguments. Default: none, the image's own."""
     resources: ResourceRequirements = ResourceRequirements()
-    """Requests and limits of the app container."""
+    """Requests and limits of the app container. Default: 500m CPU / 512Mi requested, 2 CPU / 2Gi
+    limit (see ResourceRequirements)."""
     health_check: HealthCheck = HealthCheck()
-    """Liveness, readiness and startup probes."""
+    """Liveness, readiness and startup probes. Default: HTTP /healthz and /readyz on the app port,
+    with 150 s to start (see HealthCheck)."""
     autoscaling: Autoscaling | None = None
-    """HorizontalPodAutoscaler bounds; None runs a fixed replica count."""
+    """HorizontalPodAutoscaler bounds. Default: none, a fixed 'replicas' count, because only the app's
+    team knows its load."""
     disruption_budget: DisruptionBudget | None = Field(
         default=DisruptionBudget(max_unavailable=1),
         description="Default: maxUnavailable 1, so a node drain never takes more than one pod at a time "
         "yet is never blocked. None disables the PodDisruptionBudget.",
     )
     ingress: IngressSpec | None = None
-    """Public HTTPS exposure; None keeps the app cluster-internal."""
+    """Public HTTPS exposure. Default: none, the app stays cluster-internal, because exposing it to
+    the internet must be a decision."""
     ingress_policy: IngressPolicy = IngressPolicy()
-    """Edge policy (controller, issuer, limits, headers) of the Ingress."""
+    """Edge policy (controller, issuer, limits, headers) of the Ingress. Default: IngressPolicy's
+    (rate limits, TLS 1.2+, security headers); in a stack, keelson:ingress sets it."""
     network: NetworkPeers = NetworkPeers()
-    """Where Prometheus and cluster DNS live."""
+    """Where Prometheus and cluster DNS live. Default: NetworkPeers' ('monitoring', kube-system's
+    kube-dns); in a stack, keelson:network sets it."""
     talks_to: list[AppPeer] = Field(default=[])
     """Apps (or labelled pods) this app calls inside the cluster: an egress rule to each on its ports.
     Default: none, because under the namespace's default deny an app reaches only what it names; the
@@ -119,35 +135,44 @@ class HardenedAppArgs(KeelsonModel):
     """Allowed egress beyond DNS, e.g. [{cidr: 0.0.0.0/0, ports: [443]}] for an app calling public HTTPS
     APIs. Default: none, so an app reaches exactly what it asks for."""
     writable_paths: list[MountPath] = Field(default=["/tmp"])
-    """Paths that get a writable emptyDir under the read-only root filesystem."""
+    """Paths that get a writable emptyDir (256Mi at most) under the read-only root filesystem.
+    Default: ['/tmp'], where most runtimes write temporary files; add the app's cache directories."""
     user_id: int = Field(default=DEFAULT_USER_ID, ge=1, le=2**31 - 1)
     """UID and GID the app runs as. Default: 10001, a high UID that no host user has."""
     add_capabilities: list[Literal["NET_BIND_SERVICE"]] = Field(default=[])
-    """Capabilities added back after dropping ALL (only NET_BIND_SERVICE is allowed by the restricted standard)."""
+    """Capabilities added back after dropping ALL (only NET_BIND_SERVICE is allowed by the restricted
+    standard). Default: none, because an app on an unprivileged port needs no capability."""
     api_access: bool = False
     """Mount a Kubernetes API token. Default: false, because a token the app never uses is only a credential to steal."""
     env: dict[EnvName, str] = Field(default={})
-    """Plain environment variables (in the ConfigMap)."""
+    """Plain environment variables (in the ConfigMap). Default: none beyond LOG_LEVEL and ENVIRONMENT,
+    which HardenedApp sets itself."""
     generated_secrets: list[EnvName] = Field(
         default=[],
-        description="Secret env vars whose values are generated by pulumi_random.RandomPassword (32 chars).",
+        description="Secret env vars whose values are generated by pulumi_random.RandomPassword (32 chars). "
+        "Default: none.",
     )
     secret_env: dict[EnvName, SecretStr] = Field(
         default={},
-        description="Secret env vars from Pulumi secrets (stack 'secure:' values); never logged or exported.",
+        description="Secret env vars from Pulumi secrets (stack 'secure:' values); never logged or exported. "
+        "Default: none.",
     )
     termination_grace_period_seconds: int = Field(default=30, ge=1, le=3600)
-    """Seconds between SIGTERM and SIGKILL."""
+    """Seconds between SIGTERM and SIGKILL. Default: 30, Kubernetes' own default, time to finish
+    in-flight requests."""
     pre_stop_sleep_seconds: int = Field(
         default=5,
         ge=0,
         le=600,
-        description="Sleep before SIGTERM so endpoints and the ingress stop routing to the pod first.",
+        description="Sleep before SIGTERM so endpoints and the ingress stop routing to the pod first. "
+        "Default: 5, time for the endpoint change to reach the ingress controller; 0 skips the sleep.",
     )
     revision_history_limit: int = Field(default=5, ge=0, le=100)
-    """Old ReplicaSets kept for rollbacks."""
+    """Old ReplicaSets kept for rollbacks. Default: 5, half of Kubernetes' 10, enough to roll back a
+    few releases."""
     zone_topology_key: LabelKey = "topology.kubernetes.io/zone"
-    """Node label pods are spread across."""
+    """Node label pods are spread across. Default: topology.kubernetes.io/zone, the well-known label
+    cloud providers set on every node."""
     migration: JobSpec | None = None
     """A Job run before each rollout (the Deployment waits for it to succeed), e.g. a schema
     migration; its pods are the app's (see JobSpec). Default: none."""

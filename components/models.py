@@ -71,9 +71,9 @@ class ComputeResources(KeelsonModel):
     """CPU and memory for one container or one quota line."""
 
     cpu: CpuQuantity
-    """CPU in cores ("2") or millicores ("500m")."""
+    """CPU in cores ("2") or millicores ("500m"). Required: an object that sets one resource sets both."""
     memory: MemoryQuantity
-    """Memory such as "512Mi" or "2Gi"."""
+    """Memory such as "512Mi" or "2Gi". Required: an object that sets one resource sets both."""
 
 
 class ResourceRequirements(KeelsonModel):
@@ -84,9 +84,12 @@ class ResourceRequirements(KeelsonModel):
     """
 
     requests: ComputeResources = ComputeResources(cpu="500m", memory="512Mi")
-    """What the scheduler reserves for the container."""
+    """What the scheduler reserves for the container. Default: 500m CPU and 512Mi for an app, the
+    LimitRange's default request (each platform workload's 'resources' sets its own); size it from use."""
     limits: ComputeResources = ComputeResources(cpu="2", memory="2Gi")
-    """The most the container may use (CPU is throttled above it, memory is OOM-killed)."""
+    """The most the container may use (CPU is throttled above it, memory is OOM-killed). Default: 2 CPU
+    and 2Gi for an app, a 4x burst over the request, the most the default LimitRange allows (each
+    platform workload's 'resources' sets its own, also 4x)."""
 
     @model_validator(mode="after")
     def _limits_cover_requests(self) -> ResourceRequirements:
@@ -147,11 +150,15 @@ class PodSecurityLabels(KeelsonModel):
     """
 
     enforce: PodSecurityLevel = "restricted"
-    """Pods violating this level are rejected."""
+    """Pods violating this level are rejected. Default: 'restricted' ('privileged' in the log collector's
+    namespace, for its hostPaths), the only level that forbids root, privilege escalation and host
+    access; 'baseline' is the escape hatch (the staging stack uses it)."""
     warn: PodSecurityLevel = "restricted"
-    """Violations of this level are returned to the client as warnings."""
+    """Violations of this level are returned to the client as warnings. Default: 'restricted'
+    ('baseline' in the log collector's namespace), so a relaxed 'enforce' still shows what would break."""
     audit: PodSecurityLevel = "restricted"
-    """Violations of this level are recorded in the audit log."""
+    """Violations of this level are recorded in the audit log. Default: 'restricted' ('baseline' in the
+    log collector's namespace), so the log shows what would break even under a relaxed 'enforce'."""
     version: str = Field(
         default="v1.33",
         pattern=r"^(latest|v1\.[0-9]+)$",
@@ -168,13 +175,17 @@ class ResourceQuotaSpec(KeelsonModel):
     """
 
     requests: ComputeResources = ComputeResources(cpu="30", memory="60Gi")
-    """Sum of all requests in the namespace."""
+    """Sum of all requests in the namespace. Default: 30 CPU and 60Gi, so one runaway autoscaler
+    cannot reserve the whole cluster; raise it when the apps' autoscaling maximums need more."""
     limits: ComputeResources = ComputeResources(cpu="60", memory="120Gi")
-    """Sum of all limits in the namespace."""
+    """Sum of all limits in the namespace. Default: 60 CPU and 120Gi, twice the requests, so the
+    pods keep room to burst together."""
     pods: int = Field(default=100, ge=1)
-    """Most pods the namespace may hold."""
+    """Most pods the namespace may hold. Default: 100, so a runaway controller cannot fill the
+    cluster with pods."""
     jobs: int = Field(default=200, ge=0)
-    """Most Jobs (count/jobs.batch) the namespace may hold."""
+    """Most Jobs (count/jobs.batch) the namespace may hold. Default: 200, so finished Jobs that are
+    never cleaned up cannot pile up without bound."""
 
 
 class LimitRangeSpec(KeelsonModel):
@@ -186,11 +197,13 @@ class LimitRangeSpec(KeelsonModel):
     """
 
     default_request: ComputeResources = ComputeResources(cpu="500m", memory="512Mi")
-    """Requests given to containers that declare none."""
+    """Requests given to containers that declare none. Default: 500m CPU and 512Mi, a HardenedApp's
+    default request, so a container without resources is still counted and scheduled."""
     default_limit: ComputeResources = ComputeResources(cpu="2", memory="2Gi")
-    """Limits given to containers that declare none."""
+    """Limits given to containers that declare none. Default: 2 CPU and 2Gi, 4x the default request."""
     max_limit_request_ratio: ComputeResources = ComputeResources(cpu="4", memory="4")
-    """Highest limit/request ratio a container may have; app resources are checked against it."""
+    """Highest limit/request ratio a container may have; app resources are checked against it.
+    Default: 4 for CPU and memory, because unbounded bursts make node pressure unpredictable."""
 
     @model_validator(mode="after")
     def _defaults_within_bounds(self) -> LimitRangeSpec:
@@ -237,7 +250,8 @@ class NamespaceSpec(KeelsonModel):
     """A governed namespace: Pod Security labels, quota, limit range and default-deny policies."""
 
     name: DnsLabel
-    """The namespace name (a DNS-1123 label); never one of Kubernetes' own (default, kube-*)."""
+    """The namespace name (a DNS-1123 label); never one of Kubernetes' own (default, kube-*). Required
+    whenever the namespace object is given."""
 
     @field_validator("name")
     @classmethod
@@ -251,11 +265,18 @@ class NamespaceSpec(KeelsonModel):
         return name
 
     pod_security: PodSecurityLabels = PodSecurityLabels()
+    """Pod Security Admission levels. Default: 'restricted' enforced, warned and audited (see
+    PodSecurityLabels for why and the escape hatch)."""
     quota: ResourceQuotaSpec = ResourceQuotaSpec()
+    """ResourceQuota of the namespace. Default: 30 CPU / 60Gi requested, 60 CPU / 120Gi limits, 100
+    pods, 200 Jobs, because an unbounded namespace can starve the cluster (see ResourceQuotaSpec)."""
     limit_range: LimitRangeSpec = LimitRangeSpec()
+    """LimitRange of the namespace's containers. Default: 500m/512Mi requests and 2/2Gi limits for
+    containers without resources, and limits at most 4x the requests (see LimitRangeSpec)."""
     monitored: bool = Field(
         default=True,
-        description="Adds the label the MonitoringStack selects namespaces by. Default: true.",
+        description="Labels the namespace keelson.dev/monitored=true, a marker for tools that pick monitored "
+        "namespaces by label (no Keelson component selects on it). Default: true.",
     )
 
 
@@ -268,22 +289,27 @@ class HealthCheck(KeelsonModel):
     """
 
     type: Literal["http", "tcp"] = "http"
-    """'http' probes GET the paths below; 'tcp' only opens the port."""
+    """'http' probes GET the paths below; 'tcp' only opens the port. Default: 'http', because an open
+    port does not prove the app answers; use 'tcp' for workers without an HTTP endpoint."""
     liveness_path: str = Field(default="/healthz", pattern=r"^/")
-    """Path whose failure restarts the container."""
+    """Path whose failure restarts the container; the startup probe checks it too. Default: /healthz."""
     readiness_path: str = Field(default="/readyz", pattern=r"^/")
-    """Path whose failure takes the pod out of the Service."""
+    """Path whose failure takes the pod out of the Service. Default: /readyz, apart from /healthz, so
+    an overloaded app can stop taking traffic without being restarted."""
     period_seconds: int = Field(default=10, ge=1, le=300)
-    """Seconds between liveness checks (readiness checks twice as often)."""
+    """Seconds between liveness checks (readiness checks twice as often). Default: 10, Kubernetes'
+    own default."""
     timeout_seconds: int = Field(default=2, ge=1, le=60)
-    """Seconds a check may take."""
+    """Seconds a check may take. Default: 2, above Kubernetes' 1, so a brief stall is not a failure."""
     failure_threshold: int = Field(default=3, ge=1, le=30)
-    """Failed readiness checks before the pod is unready (liveness allows 2 more)."""
+    """Failed readiness checks before the pod is unready (liveness allows 2 more). Default: 3, so a
+    briefly overloaded pod leaves the Service before liveness would restart it."""
     startup_budget_seconds: int = Field(
         default=150,
         ge=5,
         le=3600,
-        description="How long the startup probe waits for the first success before liveness applies.",
+        description="How long the startup probe waits for the first success before liveness applies. "
+        "Default: 150, because a slow start must not be killed as a hang.",
     )
 
 
@@ -296,13 +322,13 @@ class Autoscaling(KeelsonModel):
     """
 
     min_replicas: int = Field(ge=1)
-    """Fewest pods the autoscaler keeps."""
+    """Fewest pods the autoscaler keeps. Required."""
     max_replicas: int = Field(ge=1, le=1000)
-    """Most pods the autoscaler may run."""
+    """Most pods the autoscaler may run. Required; a stack checks that its namespace quota fits this many pods."""
     cpu_utilization: int = Field(default=70, ge=10, le=100)
-    """Target average CPU use, percent of requests."""
+    """Target average CPU use, percent of requests. Default: 70, leaving headroom while new pods start."""
     memory_utilization: int = Field(default=80, ge=10, le=100)
-    """Target average memory use, percent of requests."""
+    """Target average memory use, percent of requests. Default: 80, leaving headroom while new pods start."""
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> Autoscaling:
@@ -322,9 +348,10 @@ class DisruptionBudget(KeelsonModel):
     """
 
     min_available: int | None = Field(default=None, ge=0)
-    """Pods that must stay up during voluntary disruptions."""
+    """Pods that must stay up during voluntary disruptions. Default: none; give this or 'maxUnavailable'."""
     max_unavailable: int | None = Field(default=None, ge=0)
-    """Pods that may be down at once during voluntary disruptions."""
+    """Pods that may be down at once during voluntary disruptions. Default: none; give this or
+    'minAvailable' (HardenedApp's default budget is maxUnavailable 1)."""
 
     @model_validator(mode="after")
     def _exactly_one(self) -> DisruptionBudget:

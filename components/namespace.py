@@ -22,6 +22,8 @@ class GovernedNamespaceArgs(NamespaceSpec):
     """
 
     network: NetworkPeers = NetworkPeers()
+    """Where cluster DNS lives, for the policy allowing DNS. Default: kube-system's kube-dns pods (see
+    NetworkPeers); in a stack, keelson:network sets it."""
 
 
 class GovernedNamespace(pulumi.ComponentResource):

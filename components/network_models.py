@@ -18,20 +18,20 @@ class EgressRule(KeelsonModel):
     """An allowed egress destination beyond DNS."""
 
     cidr: Cidr
-    """Destination network, e.g. 10.0.0.0/8 or 0.0.0.0/0."""
+    """Destination network, e.g. 10.0.0.0/8 or 0.0.0.0/0. Required."""
     ports: list[Port] = Field(min_length=1)
-    """Destination ports (at least one: a rule without ports would open every port of the network)."""
+    """Destination ports. Required, at least one: a rule without ports would open every port of the network."""
     protocol: Literal["TCP", "UDP"] = "TCP"
-    """Transport protocol of the ports."""
+    """Transport protocol of the ports. Default: 'TCP', what HTTPS and most APIs use."""
 
 
 class IngressSpec(KeelsonModel):
     """Public HTTPS exposure of an app through the cluster's Ingress controller."""
 
     host: Hostname
-    """Public hostname; a TLS certificate is issued for it."""
+    """Public hostname; a TLS certificate is issued for it. Required."""
     path: str = Field(default="/", pattern=r"^/")
-    """Path prefix routed to the app."""
+    """Path prefix routed to the app. Default: /, the whole host."""
     source_ranges: list[Cidr] = Field(default=[])
     """Client networks allowed to reach this Ingress (ingress-nginx whitelist-source-range); others get
     403. Default: none, i.e. anyone, because a public app serves the internet; set it for admin
@@ -48,22 +48,29 @@ class IngressPolicy(KeelsonModel):
     """
 
     class_name: DnsLabel = "nginx"
-    """IngressClass of the controller that serves the Ingresses."""
+    """IngressClass of the controller that serves the Ingresses. Default: 'nginx', because the
+    annotations Keelson writes are ingress-nginx's."""
     controller_namespace: DnsLabel = "ingress-nginx"
-    """Namespace of the ingress controller; only it may reach the app ports."""
+    """Namespace of the ingress controller; only it may reach the app ports. Default: 'ingress-nginx',
+    where ingress-nginx's own manifests install it."""
     cluster_issuer: DnsLabel = "letsencrypt-staging"
-    """cert-manager ClusterIssuer that signs the Ingress certificates."""
+    """cert-manager ClusterIssuer that signs the Ingress certificates. Default: 'letsencrypt-staging',
+    whose rate limits forgive mistakes; in a stack keelson:tls.mode chooses it, never this key."""
     rate_limit_rpm: int = Field(default=100, ge=1)
-    """Requests per minute allowed per client IP."""
+    """Requests per minute allowed per client IP. Default: 100, so one client cannot flood the app;
+    raise it when a real client needs more."""
     rate_limit_connections: int = Field(default=10, ge=1)
-    """Concurrent connections allowed per client IP."""
+    """Concurrent connections allowed per client IP. Default: 10, so one client cannot tie up the
+    app with many slow or parallel connections; raise it when a real client needs more."""
     body_size: str = Field(default="1m", pattern=r"^[0-9]+[kmg]?$")
-    """Largest request body accepted (nginx size: 1m, 512k)."""
+    """Largest request body accepted (nginx size: 1m, 512k). Default: 1m, so only a stack that
+    raises it accepts large uploads."""
     content_security_policy: str = "default-src 'self'; frame-ancestors 'none'; object-src 'none'"
-    """Content-Security-Policy header sent with every response."""
+    """Content-Security-Policy header sent with every response. Default: content from the page's own
+    origin only, no framing, no plugins; loosen it for apps that load third-party scripts."""
     hsts_max_age_seconds: int = Field(default=31536000, ge=0)
-    """Strict-Transport-Security max-age (one year by default); 0 tells browsers to forget the
-    policy (RFC 6797), the one way to undo HSTS, so it is allowed."""
+    """Strict-Transport-Security max-age. Default: 31536000 (one year), so browsers refuse plain HTTP
+    to the host; 0 tells browsers to forget the policy (RFC 6797), the one way to undo HSTS."""
 
     @field_validator("body_size")
     @classmethod
@@ -101,11 +108,14 @@ class NetworkPeers(KeelsonModel):
     """
 
     monitoring_namespace: DnsLabel = "monitoring"
-    """Namespace of Prometheus; only it may scrape the metrics ports."""
+    """Namespace of Prometheus; only it may scrape the metrics ports. Default: 'monitoring', the
+    MonitoringStack's default namespace."""
     dns_namespace: DnsLabel = "kube-system"
-    """Namespace of the cluster DNS pods."""
+    """Namespace of the cluster DNS pods. Default: 'kube-system', where kubeadm, kind and most managed
+    clusters run them."""
     dns_pod_labels: dict[LabelKey, LabelValue] = {"k8s-app": "kube-dns"}
-    """Labels of the cluster DNS pods."""
+    """Labels of the cluster DNS pods. Default: k8s-app=kube-dns, the label CoreDNS keeps on kubeadm,
+    kind and most managed clusters."""
     cluster_networks: list[Cidr] = Field(default=list(PRIVATE_NETWORKS), min_length=1)
     """The cluster's pod, Service and node ranges: the only destinations Prometheus may scrape
     (on any port, since targets choose their own). Default: the RFC 1918 ranges."""

@@ -31,9 +31,11 @@ class StorageSpec(KeelsonModel):
     """
 
     size: str = Field(default="20Gi", pattern=r"^[0-9]+(Mi|Gi|Ti)$")
-    """Size of each replica's volume."""
+    """Size of each replica's volume (the emptyDir's sizeLimit without a storage class). Default: 20Gi;
+    the production stack sets 50Gi for Prometheus and 100Gi for Loki."""
     storage_class: DnsLabel | None = None
-    """StorageClass of the PersistentVolumeClaims; none means emptyDir."""
+    """StorageClass of the PersistentVolumeClaims; none means emptyDir. Default: none, because a
+    storage class is cluster-specific; set one in every real stack, or data is lost when the pod moves."""
 
     @field_validator("size")
     @classmethod

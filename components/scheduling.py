@@ -28,12 +28,15 @@ class SpreadPolicy(KeelsonModel):
     """
 
     zone_spread: Literal["ScheduleAnyway", "DoNotSchedule"] = "ScheduleAnyway"
-    """What the scheduler does when a replica would unbalance the zones by more than one."""
+    """What the scheduler does when a replica would unbalance the zones by more than one. Default:
+    'ScheduleAnyway', so a small or single-zone cluster still runs every replica."""
     min_zones: int | None = Field(default=None, ge=1, le=100)
     """Zones that must exist before the spread counts as balanced (the constraint's minDomains):
-    with fewer, each zone takes at most one replica. Only with zoneSpread 'DoNotSchedule'."""
+    with fewer, each zone takes at most one replica. Only with zoneSpread 'DoNotSchedule'. Default:
+    none, the zones the cluster has; production sets 3."""
     node_anti_affinity: Literal["preferred", "required"] = "preferred"
-    """'required' never puts two replicas on one node; 'preferred' only tries to."""
+    """'required' never puts two replicas on one node; 'preferred' only tries to. Default:
+    'preferred', because 'required' caps the replicas at the node count."""
 
     @model_validator(mode="after")
     def _min_zones_needs_a_hard_spread(self) -> SpreadPolicy:
@@ -57,13 +60,15 @@ class PriorityClasses(KeelsonModel):
     """
 
     platform: DnsLabel = "keelson-platform"
-    """Name of the class of Prometheus, Alertmanager, Grafana and Loki."""
+    """Name of the class of Prometheus, Alertmanager, Grafana and Loki. Default: 'keelson-platform'."""
     platform_value: int = Field(default=100000, ge=1, le=1000000000)
-    """Its priority."""
+    """Its priority. Default: 100000, above the apps (0), so they are evicted first, and far below
+    Kubernetes' system classes."""
     collector: DnsLabel = "keelson-log-collector"
-    """Name of the class of the Fluent Bit DaemonSet."""
+    """Name of the class of the Fluent Bit DaemonSet. Default: 'keelson-log-collector'."""
     collector_value: int = Field(default=1000000, ge=1, le=1000000000)
-    """Its priority; above the platform's."""
+    """Its priority; above the platform's. Default: 1000000, so a node's log collector is the last
+    platform pod evicted from it."""
 
     @model_validator(mode="after")
     def _collector_above_platform(self) -> PriorityClasses:

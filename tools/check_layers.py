@@ -21,6 +21,7 @@ LAYERS = {
     "tests.test_kube_score": "kube-score (staging, production)",
     "tests.test_pod_security": "Pod Security admission (library)",
     "tests.test_docs": "README matches the code",
+    "tests.test_args_docs": "every Args field documents its default",
     "tests.test_monitoring_rules": "promtool rules and unit tests",
     "tests.test_prometheus_config": "promtool config, live Prometheus",
     "tests.test_alertmanager_config": "amtool check-config",

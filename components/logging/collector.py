@@ -38,6 +38,8 @@ class CollectorNamespaceSpec(NamespaceSpec):
     admits the collector. Its quota and LimitRange are the usual ones; its default-deny policies too."""
 
     pod_security: PodSecurityLabels = COLLECTOR_POD_SECURITY
+    """Pod Security of the collector's namespace. Default: COLLECTOR_POD_SECURITY, 'privileged'
+    enforced (the only level admitting hostPath volumes), 'baseline' warn and audit."""
 
 
 _ROOT = {"runAsNonRoot": False, "runAsUser": 0, "runAsGroup": 0}

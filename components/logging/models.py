@@ -99,11 +99,13 @@ class FluentBitSpec(KeelsonModel):
     """
 
     image: ImageReference = FLUENT_BIT_IMAGE
-    """Fluent Bit image; the configuration uses the YAML format of Fluent Bit 3.2 and later."""
+    """Fluent Bit image; the configuration uses the YAML format of Fluent Bit 3.2 and later. Default:
+    4.2.2, pinned by tag alone (components/images.py UNPINNED_DEFAULTS says why); pin a digest here."""
     resources: ResourceRequirements = ResourceRequirements(
         requests=ComputeResources(cpu="50m", memory="64Mi"), limits=ComputeResources(cpu="200m", memory="256Mi")
     )
-    """Requests and limits of each collector pod (limit/request 4, the namespace LimitRange ceiling)."""
+    """Requests and limits of each collector pod. Default: 50m/64Mi requested, 200m/256Mi limit
+    (limit/request 4, the namespace LimitRange ceiling)."""
     mem_buf_limit: str = Field(default="16MB", pattern=r"^[1-9][0-9]*MB$")
     """Most memory the tail input may buffer before it pauses (Fluent Bit 'mem_buf_limit').
     Default: 16MB, because a paused tail input loses nothing: it keeps its file offsets and resumes
@@ -114,7 +116,8 @@ class FluentBitSpec(KeelsonModel):
     Default: /var/lib/fluent-bit, because positions kept in an emptyDir die with the pod and a
     restarted collector would skip or re-send everything written meanwhile."""
     flush_seconds: int = Field(default=1, ge=1, le=60)
-    """How often buffered records are sent."""
+    """How often buffered records are sent, in seconds. Default: 1, Fluent Bit's own, so a line reaches
+    Loki within seconds."""
 
 
 class LokiLimits(KeelsonModel):
@@ -126,19 +129,22 @@ class LokiLimits(KeelsonModel):
     """
 
     ingestion_rate_mb: float = Field(default=8, gt=0)
-    """Sustained ingestion rate, MB per second."""
+    """Sustained ingestion rate, MB per second. Default: 8, so a chatty app is throttled (429s the
+    collector retries) before Loki runs out of memory."""
     ingestion_burst_size_mb: float = Field(default=16, gt=0)
-    """Largest burst above the sustained rate, MB."""
+    """Largest burst above the sustained rate, MB. Default: 16, twice the rate."""
     max_global_streams_per_user: int = Field(default=10000, ge=1)
-    """Most active streams (distinct label sets)."""
+    """Most active streams (distinct label sets). Default: 10000, so a label with unbounded values
+    cannot blow up Loki's index and memory."""
     max_line_size: str = Field(default="256KB", pattern=r"^[1-9][0-9]*(KB|MB)$")
-    """Longest accepted log line; longer lines are truncated (max_line_size_truncate)."""
+    """Longest accepted log line; longer lines are truncated (max_line_size_truncate). Default: 256KB,
+    room for a long stack trace."""
     max_query_series: int = Field(default=1000, ge=1)
-    """Most series a metric query may return."""
+    """Most series a metric query may return. Default: 1000, so one query cannot exhaust Loki."""
     max_entries_limit_per_query: int = Field(default=5000, ge=1)
-    """Most log lines a query may return."""
+    """Most log lines a query may return. Default: 5000, Loki's own default."""
     per_stream_rate_limit: str = Field(default="3MB", pattern=r"^[1-9][0-9]*(KB|MB)$")
-    """Ingestion rate of one stream, per second."""
+    """Ingestion rate of one stream, per second (also its burst). Default: 3MB, Loki's own default rate."""
 
     @model_validator(mode="after")
     def _burst_covers_rate(self) -> LokiLimits:
@@ -158,18 +164,23 @@ class LokiSpec(KeelsonModel):
     """
 
     image: ImageReference = LOKI_IMAGE
-    """Loki image; tools/bootstrap-loki.sh builds the same version for the tests."""
+    """Loki image; tools/bootstrap-loki.sh builds the same version for the tests. Default: 3.7.8
+    pinned by digest (components/images.py)."""
     replicas: int = Field(default=1, ge=1, le=1)
-    """Loki pods. Only 1: filesystem storage is local to the pod."""
+    """Loki pods. Default and only value: 1, because filesystem storage is local to the pod."""
     retention: RetentionDays = "7d"
-    """How long logs are kept (7d staging, 30d production), enforced by the compactor."""
+    """How long logs are kept, enforced by the compactor. Default: 7d (staging too); production keeps 30d."""
     resources: ResourceRequirements = ResourceRequirements(
         requests=ComputeResources(cpu="250m", memory="512Mi"), limits=ComputeResources(cpu="1", memory="2Gi")
     )
-    """Requests and limits of the Loki pod."""
+    """Requests and limits of the Loki pod. Default: 250m/512Mi requested, 1/2Gi limit (ratio 4, the
+    namespace LimitRange ceiling)."""
     storage: StorageSpec = StorageSpec()
-    """Volume for chunks, index, WAL and compactor state; no storage class means emptyDir."""
+    """Volume for chunks, index, WAL and compactor state; no storage class means emptyDir. Default:
+    20Gi on an emptyDir, lost when the pod moves (see StorageSpec); production names a storage class."""
     limits: LokiLimits = LokiLimits()
+    """Per-tenant limits. Default: 8 MB/s ingestion, 10000 streams, 256KB lines, so one chatty app hits
+    its limit before Loki runs out of memory (see LokiLimits)."""
 
 
 class LogAlerts(KeelsonModel):
@@ -181,13 +192,16 @@ class LogAlerts(KeelsonModel):
     """
 
     alertmanager_url: InClusterUrl = "http://alertmanager.monitoring.svc.cluster.local:9093"
-    """Alertmanager the ruler sends to; the MonitoringStack's 'alertmanager_url' output."""
+    """Alertmanager the ruler sends to; the MonitoringStack's 'alertmanager_url' output. Default: the
+    MonitoringStack's in 'monitoring'; in a stack, derived from keelson:monitoring.namespace.name."""
     error_burst_lines: int = Field(default=50, ge=1)
-    """Error lines per app within 5 minutes that raise LogErrorBurst."""
+    """Error lines per app within 5 minutes that raise LogErrorBurst. Default: 50."""
     error_ratio_percent: float = Field(default=10, gt=0, lt=100)
-    """Share of an app's lines at error level, over 10 minutes, that raises LogErrorRatioHigh."""
+    """Share of an app's lines at error level, over 10 minutes, that raises LogErrorRatioHigh.
+    Default: 10 (percent)."""
     silence_minutes: int = Field(default=15, ge=5, le=1440)
-    """Minutes without any collected line before LogIngestionStopped fires."""
+    """Minutes without any collected line before LogIngestionStopped fires. Default: 15, so a collector
+    restart does not raise it."""
 
 
 class ElasticsearchOutput(KeelsonModel):
@@ -199,19 +213,23 @@ class ElasticsearchOutput(KeelsonModel):
     """
 
     host: ServerHost
-    """Elasticsearch host (an ingest node or a load balancer)."""
+    """Elasticsearch host (an ingest node or a load balancer). Required."""
     port: Port = 9200
+    """Elasticsearch's HTTP port. Default: 9200, Elasticsearch's own."""
     cidr: Cidr
-    """Network the Elasticsearch nodes live in; the collector may reach only it, on 'port'."""
+    """Network the Elasticsearch nodes live in; the collector may reach only it, on 'port'. Required."""
     tls: bool = True
+    """Send over TLS. Default: true, because the records carry whatever apps log."""
     tls_verify: bool = True
-    """Verify the server certificate. Escape hatch for self-signed test clusters: false."""
+    """Verify the server certificate. Default: true; false is the escape hatch for self-signed test
+    clusters."""
     password: SecretStr | None = None
-    """Basic-auth password, kept in a Secret and handed to Fluent Bit as an environment variable."""
+    """Basic-auth password, a `secure:` value kept in a Secret and handed to Fluent Bit as an
+    environment variable. Default: none, no authentication; give 'user' with it."""
     user: str | None = None
-    """Basic-auth user; give 'password' with it."""
+    """Basic-auth user; give 'password' with it. Default: none, no authentication."""
     fallback_prefix: DnsLabel = "logs"
-    """Index prefix of records that have no service name at all."""
+    """Index prefix of records that have no service name at all. Default: 'logs'."""
 
     @field_validator("user")
     @classmethod

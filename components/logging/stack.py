@@ -66,18 +66,27 @@ class LoggingStackArgs(KeelsonModel):
     """The governed namespace of the Fluent Bit DaemonSet alone. Default: 'log-collector', Pod Security
     'privileged' enforced (hostPath), 'baseline' warn and audit."""
     environment: DnsLabel = "production"
-    """Added to every record and as the 'environment' label of every stream."""
+    """Added to every record and as the 'environment' label of every stream. Default: 'production';
+    in a stack, keelson:environment sets it."""
     monitoring_namespace: DnsLabel = "monitoring"
-    """Namespace of Prometheus, Grafana and Alertmanager: the only peers allowed in and out."""
+    """Namespace of Prometheus, Grafana and Alertmanager: the only peers allowed in and out. Default:
+    'monitoring', the MonitoringStack's default; in a stack, keelson:monitoring.namespace.name sets it."""
     fluent_bit: FluentBitSpec = FluentBitSpec()
+    """The Fluent Bit collector on every node. Default: root without capabilities, reading /var/log
+    read-only (see FluentBitSpec for why)."""
     loki: LokiSpec = LokiSpec()
+    """The Loki log store. Default: one replica keeping 7 days of logs on an emptyDir (see LokiSpec)."""
     alerts: LogAlerts = LogAlerts()
+    """Log-based alerts of the Loki ruler. Default: error bursts, error ratios and silent collection
+    raise warnings (see LogAlerts)."""
     elasticsearch: ElasticsearchOutput | None = None
-    """A second output with daily '<app>-YYYY.MM.dd' indices, for teams on ELK; None sends to Loki only."""
+    """A second output with daily '<app>-YYYY.MM.dd' indices, for teams on ELK. Default: none, Loki only."""
     network: NetworkPeers = NetworkPeers()
-    """Where cluster DNS and the API server are."""
+    """Where cluster DNS and the API server are. Default: NetworkPeers' (the RFC 1918 ranges); in a
+    stack, keelson:network sets it."""
     spread: SpreadPolicy = SpreadPolicy()
-    """How Loki's replicas spread across zones and nodes (see SpreadPolicy)."""
+    """How Loki's replicas spread across zones and nodes. Default: soft (see SpreadPolicy); in a stack,
+    keelson:scheduling.spread sets it."""
     priority_class_name: DnsLabel | None = None
     """PriorityClass of Loki (the program sets PriorityClasses.platform). Default: none (priority 0),
     because the class must exist before any pod names it."""

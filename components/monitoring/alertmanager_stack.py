@@ -36,13 +36,16 @@ class AlertmanagerSpec(KeelsonModel):
     """The Alertmanager cluster."""
 
     image: ImageReference = images.ALERTMANAGER
-    """Alertmanager image."""
+    """Alertmanager image. Default: v0.28.1 pinned by digest (components/images.py); the webhook's
+    url_file needs 0.26 or later."""
     replicas: int = Field(default=1, ge=1, le=5)
-    """Replicas gossip to deduplicate notifications; 3 in production."""
+    """Replicas gossip to deduplicate notifications. Default: 1; production runs 3, so notifications
+    survive a lost replica."""
     resources: ResourceRequirements = ResourceRequirements(
         requests=ComputeResources(cpu="50m", memory="64Mi"), limits=ComputeResources(cpu="200m", memory="256Mi")
     )
-    """Requests and limits of each replica."""
+    """Requests and limits of each replica. Default: 50m/64Mi requested, 200m/256Mi limit (ratio 4, the
+    namespace LimitRange ceiling)."""
 
 
 class AlertmanagerMixin(PlatformComponent):

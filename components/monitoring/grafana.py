@@ -35,19 +35,22 @@ class GrafanaSpec(KeelsonModel):
     """The Grafana server."""
 
     image: ImageReference = images.GRAFANA
-    """Grafana image; the dashboards are built with the SDK for Grafana 11.6."""
+    """Grafana image. Default: 11.6.1 pinned by digest (components/images.py), because the dashboards
+    are built with the SDK for Grafana 11.6."""
     resources: ResourceRequirements = ResourceRequirements(
         requests=ComputeResources(cpu="100m", memory="128Mi"), limits=ComputeResources(cpu="400m", memory="512Mi")
     )
-    """Requests and limits of the server."""
+    """Requests and limits of the server. Default: 100m/128Mi requested, 400m/512Mi limit (ratio 4, the
+    namespace LimitRange ceiling)."""
     ingress: IngressSpec | None = None
-    """Public HTTPS exposure of Grafana; None keeps it cluster-internal (use port-forward)."""
+    """Public HTTPS exposure of Grafana. Default: none, cluster-internal (use port-forward), because a
+    login page should face the internet only on purpose; 'sourceRanges' narrows who reaches it."""
     loki_url: str | None = Field(
         default=None, pattern=r"^http://[a-z0-9-]+\.[a-z0-9-]+\.svc(\.cluster\.local)?(:[0-9]+)?$"
     )
     """In-cluster URL of Loki for the logs datasource ('http://<service>.<namespace>.svc.cluster.local:3100',
-    the LoggingStack's loki_url output); None until a LoggingStack exists. Grafana's NetworkPolicy
-    lets it reach the Loki pods of that namespace alone."""
+    the LoggingStack's loki_url output). Default: none, no logs datasource; in a stack, the
+    LoggingStack's. Grafana's NetworkPolicy lets it reach the Loki pods of that namespace alone."""
 
     @property
     def loki_endpoint(self) -> tuple[str, int]:

@@ -105,13 +105,19 @@ class SloObjective(KeelsonModel):
     """
 
     app: DnsLabel
+    """Name of the app (its pods' app.kubernetes.io/name, the 'app' label of its series). Required."""
     namespace: DnsLabel | None = Field(
         default=None,
         description="Namespace of the app. Default: None, the app of that name in every namespace.",
     )
     availability_percent: float = Field(default=99.9, gt=90, lt=100)
+    """Target share of requests answered without a 5xx status, percent. Default: 99.9, an error budget
+    of 43 minutes per 30 days, the usual start for a user-facing API."""
     latency_threshold_seconds: float = Field(default=0.25, gt=0)
+    """Time within which a request counts as fast; a bucket boundary of 'histogramBuckets'. Default:
+    0.25, a boundary of the default buckets."""
     latency_percent: float = Field(default=99.0, gt=90, lt=100)
+    """Target share of requests answered within 'latencyThresholdSeconds', percent. Default: 99."""
     histogram_buckets: tuple[float, ...] = Field(
         default=DEFAULT_HISTOGRAM_BUCKETS,
         min_length=1,
@@ -173,8 +179,11 @@ class ScrapedApp(KeelsonModel):
     """
 
     name: DnsLabel
+    """The app's name, its pods' app.kubernetes.io/name label. Required."""
     namespace: DnsLabel
+    """Namespace of the app's pods. Required."""
     scrape_interval: PrometheusDuration = "5s"
+    """How often the job scrapes the app. Default: 5s, because API latency alerts need fine samples."""
 
     @classmethod
     def from_intervals(cls, namespace: str, intervals: dict[str, str]) -> list[ScrapedApp]:
@@ -192,7 +201,8 @@ class SlackChannel(KeelsonModel):
     model_config = _HIDE_INPUT
 
     webhook_url: HttpsSecretUrl
-    channel: str = Field(description="Channel such as '#alerts' (or a channel ID such as C0123456789).")
+    """The incoming webhook's https:// URL, a `secure:` value (it is the credential). Required."""
+    channel: str = Field(description="Channel such as '#alerts' (or a channel ID such as C0123456789). Required.")
 
     @field_validator("channel")
     @classmethod
@@ -211,6 +221,7 @@ class PagerDutyChannel(KeelsonModel):
     model_config = _HIDE_INPUT
 
     routing_key: SecretStr
+    """The 32-character integration key of an Events API v2 integration, a `secure:` value. Required."""
 
     @field_validator("routing_key")
     @classmethod
@@ -232,12 +243,20 @@ class EmailChannel(KeelsonModel):
 
     model_config = _HIDE_INPUT
 
-    to: Annotated[str, AfterValidator(_email_list)] = Field(description="One address or a comma-separated list.")
+    to: Annotated[str, AfterValidator(_email_list)] = Field(
+        description="One address or a comma-separated list. Required."
+    )
     from_: EmailAddress = Field(alias="from")
-    smarthost: Annotated[str, AfterValidator(_smarthost)] = Field(description="SMTP relay as host:port.")
+    """Sender address of the alert emails. Required."""
+    smarthost: Annotated[str, AfterValidator(_smarthost)] = Field(description="SMTP relay as host:port. Required.")
     auth_username: str | None = None
+    """SMTP user. Default: none, no authentication; give 'authPassword' with it."""
     auth_password: SecretStr | None = None
+    """SMTP password, a `secure:` value read from the mounted Secret. Default: none; give
+    'authUsername' with it."""
     require_tls: bool = True
+    """Require STARTTLS from the relay. Default: true, because Alertmanager would otherwise send the
+    SMTP password in the clear to a relay that does not offer TLS."""
 
     @model_validator(mode="after")
     def _credentials_in_pairs(self) -> EmailChannel:
@@ -261,7 +280,9 @@ class WebhookChannel(KeelsonModel):
     model_config = _HIDE_INPUT
 
     url: HttpsSecretUrl
+    """The webhook's https:// URL, a `secure:` value (such URLs usually embed a token). Required."""
     bearer_token: SecretStr | None = None
+    """Token sent as 'Authorization: Bearer', a `secure:` value. Default: none, no such header."""
 
 
 class AlertChannels(KeelsonModel):
@@ -274,9 +295,14 @@ class AlertChannels(KeelsonModel):
     model_config = _HIDE_INPUT
 
     slack: SlackChannel | None = None
+    """Slack, for warning and (with PagerDuty) critical alerts. Default: none; warnings then go to email."""
     pagerduty: PagerDutyChannel | None = None
+    """PagerDuty, paged for critical alerts only. Default: none; critical alerts then go to Slack, or
+    to email without it."""
     email: EmailChannel | None = None
+    """Email, for info alerts. Default: none; info alerts then go to Slack."""
     webhook: WebhookChannel | None = None
+    """A webhook receiving a copy of every alert. Default: none."""
 
     def configured(self) -> list[str]:
         """Return the names of the configured channels."""

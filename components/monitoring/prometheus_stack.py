@@ -38,17 +38,21 @@ class PrometheusSpec(KeelsonModel):
     """The Prometheus servers."""
 
     image: ImageReference = images.PROMETHEUS
-    """Prometheus image (v3.5 is a long-term-support release)."""
+    """Prometheus image. Default: v3.5.0 pinned by digest (components/images.py), a long-term-support
+    release."""
     replicas: int = Field(default=1, ge=1, le=5)
-    """Identical servers scraping the same targets; 2 in production for HA."""
+    """Identical servers scraping the same targets. Default: 1; production runs 2, so alerts keep
+    firing while one server restarts."""
     retention: str = Field(default="7d", pattern=r"^[0-9]+[dhw]$")
-    """How long samples are kept: 7d staging, 15d production."""
+    """How long samples are kept. Default: 7d (staging too); production keeps 15d."""
     resources: ResourceRequirements = ResourceRequirements(
         requests=ComputeResources(cpu="250m", memory="512Mi"), limits=ComputeResources(cpu="1", memory="2Gi")
     )
-    """Requests and limits of each server."""
+    """Requests and limits of each server. Default: 250m/512Mi requested, 1/2Gi limit (ratio 4, the
+    namespace LimitRange ceiling)."""
     storage: StorageSpec = StorageSpec()
-    """Volume of each server's TSDB."""
+    """Volume of each server's TSDB. Default: 20Gi on an emptyDir, lost when the pod moves (see
+    StorageSpec); production names a storage class."""
 
     @field_validator("retention")
     @classmethod

@@ -36,38 +36,51 @@ class MonitoringStackArgs(KeelsonModel):
     """
 
     namespace: NamespaceSpec = NamespaceSpec(name="monitoring")
-    """The governed namespace of the monitoring workloads."""
+    """The governed namespace of the monitoring workloads. Default: 'monitoring', Pod Security
+    'restricted'."""
     environment: DnsLabel = "production"
-    """Added to every alert as the 'environment' external label."""
+    """Added to every alert as the 'environment' external label. Default: 'production'; in a stack,
+    keelson:environment sets it."""
     prometheus: PrometheusSpec = PrometheusSpec()
+    """The Prometheus servers. Default: one server keeping 7 days of samples on an emptyDir (see
+    PrometheusSpec)."""
     alertmanager: AlertmanagerSpec = AlertmanagerSpec()
+    """The Alertmanager cluster. Default: one replica (see AlertmanagerSpec)."""
     grafana: GrafanaSpec = GrafanaSpec()
+    """The Grafana server. Default: cluster-internal, without an Ingress (see GrafanaSpec)."""
     channels: AlertChannels = AlertChannels()
-    """Where alerts go; a channel left out gets no receiver."""
+    """Where alerts go; a channel left out gets no receiver. Default: none, so every alert goes to the
+    'null' receiver and MonitoringStack warns that nobody is notified; in a stack, keelson:alerting sets it."""
     slo: list[SloObjective] = Field(default=[])
-    """Availability and latency objectives; each yields burn-rate alerts."""
+    """Availability and latency objectives; each yields burn-rate alerts. Default: none, because an
+    objective is a promise about one app that its team makes."""
     apps: list[ScrapedApp] = Field(default=[])
-    """Apps scraped in jobs of their own, at their own interval."""
+    """Apps scraped in jobs of their own, at their own interval. Default: none; in a stack, one per
+    entry of keelson:apps."""
     ingress_policy: IngressPolicy = IngressPolicy()
-    """Edge policy of the Grafana Ingress."""
+    """Edge policy of the Grafana Ingress. Default: IngressPolicy's; in a stack, keelson:ingress sets it."""
     network: NetworkPeers = NetworkPeers()
-    """Where cluster DNS lives."""
+    """Where cluster DNS, the API server and the cluster's networks are. Default: NetworkPeers'
+    (the RFC 1918 ranges); in a stack, keelson:network sets it."""
     spread: SpreadPolicy = SpreadPolicy()
-    """How Prometheus and Alertmanager replicas spread across zones and nodes (see SpreadPolicy)."""
+    """How Prometheus and Alertmanager replicas spread across zones and nodes. Default: soft (see
+    SpreadPolicy); in a stack, keelson:scheduling.spread sets it."""
     priority_class_name: DnsLabel | None = None
     """PriorityClass of every monitoring pod (the program sets PriorityClasses.platform). Default:
     none (priority 0, like the apps), because the class must exist before any pod names it."""
     kubelet_tls_verify: bool = True
-    """Verify kubelet certificates. Escape hatch for kind/minikube clusters with self-signed kubelets."""
+    """Verify kubelet certificates when scraping them. Default: true; false is the escape hatch for
+    kind/minikube clusters with self-signed kubelets."""
     operator_mode: bool = False
     """Where prometheus-operator runs: emit a Prometheus resource, PrometheusRules and ServiceMonitors
     (from the same rule data) instead of a Prometheus StatefulSet with a raw config. Default: false,
     because the plain StatefulSet needs nothing installed in the cluster."""
     log_alerts_namespace: DnsLabel | None = None
-    """Namespace of the Loki ruler whose log alerts Alertmanager accepts; None admits none."""
+    """Namespace of the Loki ruler whose log alerts Alertmanager accepts. Default: none, so no log
+    alert is admitted; in a stack, keelson:logging.namespace.name sets it."""
     app_metrics: dict[DnsLabel, tuple[str, str]] = Field(default={})
-    """{app: (Service port name, metrics path)} for the operator-mode ServiceMonitors; default
-    ('http', '/metrics')."""
+    """{app: (Service port name, metrics path)} for the operator-mode ServiceMonitors. Default: none,
+    every app at ('http', '/metrics'); in a stack, derived from keelson:apps."""
 
     @model_validator(mode="after")
     def _objectives_target_scraped_apps(self) -> MonitoringStackArgs:
