@@ -27,9 +27,9 @@ class ContainerSpec(KeelsonModel):
     """An init container or a sidecar of a HardenedApp, hardened like the app's container."""
 
     name: DnsLabel
-    """Container name, unique in the pod (the app's container is named after the app)."""
+    """Container name, unique in the pod (the app's container is named after the app). Required."""
     image: ImageReference
-    """Image pinned by tag or digest, as the app's."""
+    """Image pinned by tag or digest, as the app's. Required."""
     command: list[str] | None = None
     """Overrides the image's entrypoint. Default: none, the image's own."""
     args: list[str] | None = None

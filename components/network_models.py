@@ -136,15 +136,16 @@ class AppPeer(KeelsonModel):
     """
 
     app: DnsLabel | None = None
-    """A HardenedApp of the same environment: its pods (app.kubernetes.io/name and /instance labels)."""
+    """A HardenedApp of the same environment: its pods (app.kubernetes.io/name and /instance labels).
+    Default: none; give this or 'podLabels'."""
     pod_labels: dict[LabelKey, LabelValue] = Field(default={})
-    """Labels of other pods, for workloads that are not HardenedApps; give these or 'app'."""
+    """Labels of other pods, for workloads that are not HardenedApps. Default: none; give these or 'app'."""
     namespace: DnsLabel | None = None
     """Namespace of the pods. Default: none, the app's own namespace."""
     ports: list[Port] = Field(default=[])
-    """In 'talksTo': the callee's container ports (default for an 'app' peer: its port named 'http',
-    where every HardenedApp serves). In 'allowFrom': the ports of this app the caller may reach
-    (default: its 'http' port)."""
+    """In 'talksTo': the callee's container ports; in 'allowFrom': the ports of this app the caller may
+    reach. Default: none, meaning the port named 'http' (where every HardenedApp serves); a 'podLabels'
+    peer in 'talksTo' must name its ports."""
 
     @model_validator(mode="after")
     def _app_or_labels(self) -> AppPeer:
