@@ -16,7 +16,7 @@ from .workload import hardened_container, hardened_pod_spec
 
 if TYPE_CHECKING:
     # HardenedAppArgs lives with its component, which imports this module.
-    from ..hardened_app import HardenedAppArgs
+    from ..hardened_app_args import HardenedAppArgs
 
 
 def app_config(args: HardenedAppArgs) -> dict[str, str]:

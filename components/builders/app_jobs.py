@@ -9,7 +9,7 @@ from . import network_policies
 from .workload import hardened_container, hardened_pod_spec
 
 if TYPE_CHECKING:
-    from ..hardened_app import HardenedAppArgs
+    from ..hardened_app_args import HardenedAppArgs
 
 
 def job_labels(labels: dict[str, str]) -> dict[str, str]:
