@@ -208,6 +208,32 @@ def test_production_workloads_roll_out_and_every_service_has_ready_endpoints(pro
     assert_everything_rolled_out(cluster, {"keelson-production", *PLATFORM_NAMESPACES})
 
 
+def test_the_post_deploy_smoke_check_passes_on_the_release_and_fails_on_a_missing_app(production, cluster, tmp_path):
+    """tools/smoke_check.py, which the deploy workflow runs after `pulumi up` (and rolls back on):
+    the stack's outputs name the apps, the cluster says whether each rolled out. The fake nodes run
+    no containers, so the HTTP check through the Services is left to real clusters (--no-http)."""
+    import subprocess
+    import sys
+
+    outputs = json.loads(production["project"].pulumi("stack", "output", "--json", "--stack", "production").stdout)
+    env = {"KUBECONFIG": str(cluster.kubeconfig), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+
+    def smoke(document: dict) -> subprocess.CompletedProcess:
+        path = tmp_path / "outputs.json"
+        path.write_text(json.dumps(document))
+        return subprocess.run(
+            [sys.executable, str(harness.ROOT / "tools" / "smoke_check.py"), "--stack", "production", "--outputs", str(path),
+             "--kubectl", str(cluster.bin_dir / "kubectl"), "--timeout", "60", "--no-http"],
+            capture_output=True, text=True, env=env, timeout=600,
+        )
+
+    passed = smoke(outputs)
+    assert passed.returncode == 0, passed.stderr
+    FIGURES["cluster: smoke check (production)"] = passed.stdout.strip()
+    failed = smoke({**outputs, "appInternalUrls": {**outputs["appInternalUrls"], "ghost": "http://ghost"}})
+    assert failed.returncode == 1 and "keelson-production/ghost: not rolled out" in failed.stderr, failed.stderr
+
+
 def test_a_preview_after_up_shows_no_changes(production):
     preview = production["project"].pulumi("preview", "--stack", "production", "--expect-no-changes", check=False)
     assert preview.returncode == 0, f"preview after up found changes:\n{preview.output[-6000:]}"
