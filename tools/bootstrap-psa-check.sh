@@ -30,40 +30,8 @@ while IFS= read -r -d '' file; do SOURCES+=("$file"); done \
 # The hash covers each file's name and content, so a rename rebuilds too.
 HASH=$(for file in "${SOURCES[@]}"; do printf '%s\n' "${file##*/}"; sha256sum <"$file"; done | sha256sum | cut -c1-12)
 
-CACHE=${KEELSON_TOOLCHAIN_CACHE:-${HOME:?HOME is not set}/.cache/keelson/toolchain}
-FINAL=$CACHE/psa-check-$HASH
-BIN_DIR=$FINAL/bin
-
-if [ -x "$BIN_DIR/psa-check" ]; then
-  [ "$PRINT_ONLY" = 1 ] || log "psa-check $HASH already built ($BIN_DIR/psa-check)"
-  printf '%s\n' "$BIN_DIR"
-  exit 0
-fi
-if [ "$PRINT_ONLY" = 1 ]; then
-  log "psa-check $HASH not built yet (expected $BIN_DIR/psa-check); run $0"
-  exit 1
-fi
-
-find_go 1.26
-
-mkdir -p "$CACHE"
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$CACHE/.lock-psa-check"
-  flock 9
-  if [ -x "$BIN_DIR/psa-check" ]; then
-    log "psa-check $HASH was built while waiting for the lock"
-    printf '%s\n' "$BIN_DIR"
-    exit 0
-  fi
-fi
-
-rm -rf "$CACHE/.tmp-psa-check-$HASH".* 2>/dev/null || true
-WORK=$(mktemp -d "$CACHE/.tmp-psa-check-$HASH.XXXXXX")
-LOG=$WORK/build.log
-: >"$LOG"
-START=$SECONDS
-
-mkdir -p "$WORK/src" "$WORK/out/bin"
+cached_build_begin psa-check "$HASH"
+mkdir -p "$WORK/src"
 cp "${SOURCES[@]}" "$WORK/src/"
 PSA_VERSION=$(awk '$1 == "k8s.io/pod-security-admission" {print $2; exit}' "$WORK/src/go.mod")
 [ -n "$PSA_VERSION" ] || fail "find the k8s.io/pod-security-admission requirement in $SRC_DIR/go.mod" 1
@@ -73,14 +41,6 @@ run_step "go build -trimpath (downloads the k8s.io modules on a cold cache)" bas
 # Smoke test: an empty directory holds no pod template, so every (zero) template passes.
 mkdir -p "$WORK/empty"
 run_step "psa-check on an empty directory" "$WORK/out/bin/psa-check" "$WORK/empty"
-
-printf 'source=%s (tools/psa-check)\npod-security-admission=%s\ngo=%s\nbuilt=%s\nseconds=%s\n' "$HASH" \
-  "$PSA_VERSION" "$GOVER" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$((SECONDS - START))" >"$WORK/out/BUILDINFO"
-cp "$LOG" "$WORK/out/build.log"
-if ! mv -T "$WORK/out" "$FINAL" 2>/dev/null; then
-  [ -x "$BIN_DIR/psa-check" ] || fail "move the build into place at $FINAL" 1
-fi
-rm -rf "$WORK"
-WORK=""
-log "built psa-check $HASH in $((SECONDS - START))s"
-printf '%s\n' "$BIN_DIR"
+cached_build_finish psa-check "$HASH" "source=$HASH (tools/psa-check)
+pod-security-admission=$PSA_VERSION
+"

@@ -97,56 +97,74 @@ copy_tree() {
   chmod -R u+w "$2"
 }
 
-# go_install_release NAME PACKAGE VERSION VERSION_ARGS EXPECTED [LDFLAGS]: the whole bootstrap of a
-# tool that `go install PACKAGE@vVERSION` builds. Prints its bin dir as the only stdout line and
-# exits: at once when ${KEELSON_TOOLCHAIN_CACHE}/NAME-VERSION/bin/NAME exists (--print-bin-dir:
-# exit 1 when it does not), else after a build in a temp dir renamed into place, under a lock, once
-# `NAME VERSION_ARGS` prints a first line containing EXPECTED. LDFLAGS are added to "-s -w".
-go_install_release() {
-  local name=$1 package=$2 version=$3 version_args=$4 expected=$5 ldflags=${6:-}
-  local cache=${KEELSON_TOOLCHAIN_CACHE:-${HOME:?HOME is not set}/.cache/keelson/toolchain}
-  local final=$cache/$name-$version bin_dir start reported
-  bin_dir=$final/bin
-  if [ -x "$bin_dir/$name" ]; then
-    [ "$PRINT_ONLY" = 1 ] || log "$name $version already built ($bin_dir/$name)"
-    printf '%s\n' "$bin_dir"
+# cached_build_begin NAME TAG: the head of a build cached at ${KEELSON_TOOLCHAIN_CACHE}/NAME-TAG/bin/NAME.
+# Sets CACHE, FINAL and BIN_DIR. When the binary is there, prints BIN_DIR and exits 0 (with
+# --print-bin-dir, exits 1 when it is not); otherwise finds Go, takes the cache lock (and exits 0
+# if another build finished meanwhile) and sets WORK (a temp dir next to the cache, the build goes
+# to $WORK/out), LOG and START for the caller's build steps.
+# shellcheck disable=SC2034  # CACHE, WORK, LOG and START are read by the sourcing scripts
+cached_build_begin() {
+  local name=$1 tag=$2
+  CACHE=${KEELSON_TOOLCHAIN_CACHE:-${HOME:?HOME is not set}/.cache/keelson/toolchain}
+  FINAL=$CACHE/$name-$tag
+  BIN_DIR=$FINAL/bin
+  if [ -x "$BIN_DIR/$name" ]; then
+    [ "$PRINT_ONLY" = 1 ] || log "$name $tag already built ($BIN_DIR/$name)"
+    printf '%s\n' "$BIN_DIR"
     exit 0
   fi
   if [ "$PRINT_ONLY" = 1 ]; then
-    log "$name $version not built yet (expected $bin_dir/$name); run $0"
+    log "$name $tag not built yet (expected $BIN_DIR/$name); run $0"
     exit 1
   fi
   find_go 1.26
-  mkdir -p "$cache"
+  mkdir -p "$CACHE"
   if command -v flock >/dev/null 2>&1; then
-    exec 9>"$cache/.lock-$name"
+    exec 9>"$CACHE/.lock-$name"
     flock 9
-    if [ -x "$bin_dir/$name" ]; then
-      log "$name $version was built while waiting for the lock"
-      printf '%s\n' "$bin_dir"
+    if [ -x "$BIN_DIR/$name" ]; then
+      log "$name $tag was built while waiting for the lock"
+      printf '%s\n' "$BIN_DIR"
       exit 0
     fi
   fi
-  rm -rf "$cache/.tmp-$name-$version".* 2>/dev/null || true
-  WORK=$(mktemp -d "$cache/.tmp-$name-$version.XXXXXX")
+  rm -rf "$CACHE/.tmp-$name-$tag".* 2>/dev/null || true
+  WORK=$(mktemp -d "$CACHE/.tmp-$name-$tag.XXXXXX")
   LOG=$WORK/build.log
-  start=$SECONDS
+  : >"$LOG"
+  START=$SECONDS
   mkdir -p "$WORK/out/bin"
+}
+
+# cached_build_finish NAME TAG BUILDINFO: writes BUILDINFO (text) and the build log into $WORK/out,
+# renames it into place at FINAL, prints BIN_DIR and exits 0.
+cached_build_finish() {
+  local name=$1 tag=$2 info=$3
+  printf '%sgo=%s\nbuilt=%s\nseconds=%s\n' "$info" "$GOVER" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$((SECONDS - START))" \
+    >"$WORK/out/BUILDINFO"
+  cp "$LOG" "$WORK/out/build.log"
+  if ! mv -T "$WORK/out" "$FINAL" 2>/dev/null; then
+    [ -x "$BIN_DIR/$name" ] || die "move the build into place at $FINAL failed"
+  fi
+  rm -rf "$WORK"
+  WORK=""
+  log "built $name $tag in $((SECONDS - START))s"
+  printf '%s\n' "$BIN_DIR"
+  exit 0
+}
+
+# go_install_release NAME PACKAGE VERSION VERSION_ARGS EXPECTED [LDFLAGS]: the whole bootstrap of a
+# tool that `go install PACKAGE@vVERSION` builds (see cached_build_begin for the cache), checked by
+# `NAME VERSION_ARGS` printing a first line that contains EXPECTED. LDFLAGS are added to "-s -w".
+go_install_release() {
+  local name=$1 package=$2 version=$3 version_args=$4 expected=$5 ldflags=${6:-} reported
+  cached_build_begin "$name" "$version"
   (cd "$WORK" && GOBIN="$WORK/out/bin" run_step "go install $package@v$version (with $GOVER)" \
     "$GO" install -trimpath -ldflags "-s -w${ldflags:+ $ldflags}" "$package@v$version")
   STEP="check that $name reports version $version"
   # shellcheck disable=SC2086  # VERSION_ARGS is a word list
   reported=$("$WORK/out/bin/$name" $version_args 2>&1 | head -n1)
   [[ $reported == *"$expected"* ]] || die "$STEP: it reports '$reported'"
-  printf 'module=%s@v%s\ngo=%s\nbuilt=%s\nseconds=%s\n' "$package" "$version" "$GOVER" \
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$((SECONDS - start))" >"$WORK/out/BUILDINFO"
-  cp "$LOG" "$WORK/out/build.log"
-  if ! mv -T "$WORK/out" "$final" 2>/dev/null; then
-    [ -x "$bin_dir/$name" ] || die "move the build into place at $final failed"
-  fi
-  rm -rf "$WORK"
-  WORK=""
-  log "built $name $version in $((SECONDS - start))s"
-  printf '%s\n' "$bin_dir"
-  exit 0
+  cached_build_finish "$name" "$version" "module=$package@v$version
+"
 }
