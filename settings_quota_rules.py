@@ -78,8 +78,11 @@ def _peaks(settings: StackSettings) -> list[tuple[str, NamespaceSpec, Footprint,
         for app in settings.apps.values()
         for resources in [app.resources, *(sidecar.resources for sidecar in app.sidecars)]
     ] + [
-        # One pod per Job that may run at once: the migration and each CronJob (concurrency Forbid).
-        resources_footprint(app.resources, (app.migration is not None) + len(app.schedules))
+        # One pod per Job that may run at once: the migration and each CronJob (concurrency Forbid);
+        # a canary's pods plus its rollout's surge pod.
+        resources_footprint(
+            app.resources, (app.migration is not None) + len(app.schedules) + (app.canary.replicas + 1 if app.canary else 0)
+        )
         for app in settings.apps.values()
     ])
     monitoring = total([
@@ -90,7 +93,7 @@ def _peaks(settings: StackSettings) -> list[tuple[str, NamespaceSpec, Footprint,
     logging = resources_footprint(settings.logging.loki.resources, settings.logging.loki.replicas)
     collector = resources_footprint(settings.logging.fluent_bit.resources, 1)
     peaks = [
-        ("keelson:namespace", settings.namespace, apps, "the apps at their autoscaling maximum plus one rollout surge pod each, and their Jobs"),
+        ("keelson:namespace", settings.namespace, apps, "the apps at their autoscaling maximum plus one rollout surge pod each, and their Jobs and canaries"),
         ("keelson:monitoring.namespace", settings.monitoring.namespace, monitoring, "Prometheus, Alertmanager and Grafana (two pods while it rolls)"),
         ("keelson:logging.namespace", settings.logging.namespace, logging, "Loki"),
         ("keelson:logging.collectorNamespace", settings.logging.collector_namespace, collector, "the Fluent Bit pod of one node"),

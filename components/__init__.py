@@ -5,6 +5,7 @@ Import the components and their Args from here:
     from components import HardenedApp, HardenedAppArgs, GovernedNamespace, GovernedNamespaceArgs
 """
 
+from .app_canary import CanarySpec
 from .app_containers import ContainerSpec
 from .app_files import AppFiles
 from .app_jobs import JobSpec, ScheduledJob
@@ -37,6 +38,7 @@ __all__ = [
     "AppPeer",
     "AppPlacement",
     "Autoscaling",
+    "CanarySpec",
     "CertIssuer",
     "CertIssuerArgs",
     "CertificateSpec",

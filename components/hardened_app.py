@@ -12,6 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from .app_canary import register_canary
 from .app_files import register_files
 from .builders import autoscaling as autoscaling_builder
 from .builders import ingress as ingress_builder
@@ -121,12 +122,15 @@ class HardenedApp(pulumi.ComponentResource):
         )
 
         spec = deployment_spec(name, args, labels, selector, has_secret=bool(secret_names))
-        self.footprint = pod_footprint(spec["template"]["spec"], args.replicas)
-        """What the app requests and may use at its configured replica count."""
+        canary_pods = args.canary.replicas if args.canary else 0
+        self.footprint = pod_footprint(spec["template"]["spec"], args.replicas + canary_pods)
+        """What the app (and its canary) requests and may use at its configured replica count."""
         self.peak_footprint = pod_footprint(
-            spec["template"]["spec"], (args.autoscaling.max_replicas if args.autoscaling else args.replicas) + 1
+            spec["template"]["spec"],
+            (args.autoscaling.max_replicas if args.autoscaling else args.replicas) + 1 + (canary_pods + 1 if canary_pods else 0),
         )
-        """At the autoscaling maximum plus the rollout's surge pod: what the quota must fit."""
+        """At the autoscaling maximum plus the rollout's surge pod (and the canary's pods plus its
+        surge pod): what the quota must fit."""
         self.jobs = self._jobs(name, args, labels, metadata, child, has_secret=bool(secret_names))
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
@@ -184,6 +188,9 @@ class HardenedApp(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[headers, self.service])),
             )
+        self.canary = (
+            register_canary(name, args, labels, metadata, child, has_secret=bool(secret_names)) if args.canary else []
+        )
 
         if args.autoscaling is not None:
             self.autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(

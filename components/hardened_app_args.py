@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from .app_canary import CanarySpec
 from .app_containers import ContainerSpec
 from .app_files import AppFiles
 from .app_jobs import JobSpec, ScheduledJob
@@ -166,6 +167,9 @@ class HardenedAppArgs(KeelsonModel):
     zone_topology_key: LabelKey = "topology.kubernetes.io/zone"
     """Node label pods are spread across. Default: topology.kubernetes.io/zone, the well-known label
     cloud providers set on every node."""
+    canary: CanarySpec | None = None
+    """A candidate image served to a share of the Ingress' traffic beside the stable pods (see
+    CanarySpec; ingress-nginx canary annotations). Needs 'ingress'. Default: none."""
     migration: JobSpec | None = None
     """A Job run before each rollout (the Deployment waits for it to succeed), e.g. a schema
     migration; its pods are the app's (see JobSpec). Default: none."""
@@ -261,6 +265,11 @@ class HardenedAppArgs(KeelsonModel):
                     f"'{first}' and '{second}' both define {name}; keep one (the Secret would silently win "
                     "over the ConfigMap)"
                 )
+        if self.canary is not None and self.ingress is None:
+            raise ValueError(
+                f"'canary' (image {self.canary.image}) needs 'ingress': ingress-nginx splits the public traffic; "
+                "an app without an Ingress has no traffic to split"
+            )
         names = [spec.name for spec in [*self.sidecars, *self.init_containers]]
         for repeated in sorted({name for name in names if names.count(name) > 1}):
             raise ValueError(f"'sidecars' and 'initContainers' name '{repeated}' more than once; container names are unique in a pod")

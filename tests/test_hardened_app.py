@@ -446,3 +446,38 @@ def test_a_migration_job_runs_before_the_rollout_and_cron_jobs_are_hardened_like
 def test_bad_jobs_are_refused(fields, message):
     with pytest.raises(ValidationError, match=message):
         HardenedAppArgs.model_validate({"image": IMAGE, **fields})
+
+
+def test_a_canary_gets_its_weighted_share_of_the_ingress_and_nothing_of_the_stable_selectors():
+    canary_image = "ghcr.io/stefanprodan/podinfo:6.8.0"
+    registered = build(
+        HardenedAppArgs(
+            image=IMAGE, replicas=3, ingress=IngressSpec(host="shop.example.com"), canary={"image": canary_image, "weight": 20},
+            talks_to=[{"podLabels": {"app": "db"}, "ports": [5432]}],
+        )
+    )
+    deployments = {r.manifest["metadata"]["name"]: r.manifest for r in harness.of_kind(registered, "Deployment")}
+    stable, canary = deployments["shop"], deployments["shop-canary"]
+    canary_pod_labels = canary["spec"]["template"]["metadata"]["labels"]
+    assert canary["spec"]["template"]["spec"]["containers"][0]["image"] == canary_image
+    assert canary["spec"]["replicas"] == 1
+    assert not stable["spec"]["selector"]["matchLabels"].items() <= canary_pod_labels.items(), "the stable Deployment would adopt canary pods"
+    services = {r.manifest["metadata"]["name"]: r.manifest["spec"] for r in harness.of_kind(registered, "Service")}
+    assert not services["shop"]["selector"].items() <= canary_pod_labels.items(), "the stable Service would route to the canary unweighted"
+    assert services["shop-canary"]["selector"].items() <= canary_pod_labels.items()
+    ingresses = {r.manifest["metadata"]["name"]: r.manifest for r in harness.of_kind(registered, "Ingress")}
+    weighted = ingresses["shop-canary"]
+    assert weighted["metadata"]["annotations"] == {
+        "nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "20",
+    }, "no cert-manager annotation: the stable Ingress owns the certificate"
+    assert weighted["spec"]["rules"][0]["host"] == ingresses["shop"]["spec"]["rules"][0]["host"]
+    assert weighted["spec"]["tls"] == ingresses["shop"]["spec"]["tls"]
+    policies = {r.manifest["metadata"]["name"]: r.manifest["spec"] for r in harness.of_kind(registered, "NetworkPolicy")}
+    for role in ("allow-prometheus", "allow-ingress-controller", "allow-talks-to"):
+        assert policies[f"shop-canary-{role}"]["podSelector"]["matchLabels"].items() <= canary_pod_labels.items(), role
+    assert any(r.manifest["metadata"]["name"] == "shop-canary" for r in harness.of_kind(registered, "PodDisruptionBudget"))
+
+
+def test_a_canary_without_an_ingress_is_refused():
+    with pytest.raises(ValidationError, match=r"'canary' \(image .*\) needs 'ingress'"):
+        HardenedAppArgs.model_validate({"image": IMAGE, "canary": {"image": IMAGE}})

@@ -19,7 +19,8 @@ def test_each_stack_runs_an_api_and_a_worker_in_its_governed_namespace(program_r
         for resource in harness.of_kind(registered, "Deployment")
         if resource.manifest["metadata"]["namespace"] == f"keelson-{stack}"
     }
-    assert deployments == {"api", "worker"}
+    canary = {"api-canary"} if "canary" in harness.stack_config(stack)["keelson:apps"]["api"] else set()
+    assert deployments == {"api", "worker"} | canary
 
 
 @pytest.mark.parametrize("stack", harness.STACKS)
