@@ -9,7 +9,7 @@ from .app_canary import CanarySpec
 from .app_containers import ContainerSpec
 from .app_files import AppFiles
 from .app_jobs import JobSpec, ScheduledJob
-from .app_models import AppIdentity, AppMetadata, AppPlacement, Toleration
+from .app_models import AppIdentity, AppMetadata, AppPlacement, AppStorage, Toleration
 from .cert_issuer import CertificateSpec, CertIssuer, CertIssuerArgs, Dns01Solver
 from .hardened_app import HardenedApp, HardenedAppArgs
 from .models import (
@@ -37,6 +37,7 @@ __all__ = [
     "AppMetadata",
     "AppPeer",
     "AppPlacement",
+    "AppStorage",
     "Autoscaling",
     "CanarySpec",
     "CertIssuer",

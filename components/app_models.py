@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from .fields import MountPath
 from .models import DnsLabel, KeelsonModel, LabelKey, LabelValue
 
 RESERVED_LABEL_PREFIXES = ("app.kubernetes.io/",)
@@ -132,3 +133,28 @@ class AppMetadata(KeelsonModel):
                     "use another key"
                 )
         return annotations
+
+
+class AppStorage(KeelsonModel):
+    """A persistent volume per pod, for apps that keep state: the app then runs as a StatefulSet.
+
+    Each pod gets its own PersistentVolumeClaim ('data', from the StatefulSet's volumeClaimTemplates)
+    mounted at 'path'; the root filesystem stays read-only. Default for the claims: kept when the app
+    is deleted or scaled down, because deleting data must be a decision, not a side effect.
+    """
+
+    path: MountPath
+    """Where the volume is mounted in the app's container. Required."""
+    size: str = Field(default="10Gi", pattern=r"^[1-9][0-9]*(Mi|Gi|Ti)$")
+    """Size of each pod's volume. Default: 10Gi."""
+    storage_class: DnsLabel | None = None
+    """StorageClass of the claims. Default: none, the cluster's default StorageClass."""
+    delete_claims: bool = False
+    """Delete the claims with the StatefulSet and on scale-down. Default: false (claims are retained)."""
+
+    def claim_template(self, selector: dict[str, str]) -> dict[str, Any]:
+        """The StatefulSet's volumeClaimTemplate."""
+        spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": self.size}}}
+        if self.storage_class:
+            spec["storageClassName"] = self.storage_class
+        return {"metadata": {"name": "data", "labels": dict(selector)}, "spec": spec}

@@ -16,7 +16,7 @@ from .app_canary import register_canary
 from .app_files import register_files
 from .builders import autoscaling as autoscaling_builder
 from .builders import ingress as ingress_builder
-from .builders.app_deployment import app_config, deployment_spec, network_policy_specs
+from .builders.app_deployment import app_config, deployment_spec, network_policy_specs, stateful_set_spec
 from .builders.app_jobs import job_network_policy, job_template
 from .builders.labels import image_version, selector_labels, standard_labels
 from .footprint import pod_footprint
@@ -132,8 +132,17 @@ class HardenedApp(pulumi.ComponentResource):
         """At the autoscaling maximum plus the rollout's surge pod (and the canary's pods plus its
         surge pod): what the quota must fit."""
         self.jobs = self._jobs(name, args, labels, metadata, child, has_secret=bool(secret_names))
-        self.deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
+        workload = k8s.apps.v1.StatefulSet if args.storage else k8s.apps.v1.Deployment
+        if args.storage:
+            spec = stateful_set_spec(spec, args, name, selector)
+            k8s.core.v1.Service(
+                f"{name}-headless",
+                metadata=metadata(f"{name}-headless"),
+                spec={"clusterIP": "None", "selector": selector, "ports": [{"name": "http", "port": args.port, "targetPort": "http"}]},
+                opts=child,
+            )
+        self.deployment = workload(
+            f"{name}-statefulset" if args.storage else f"{name}-deployment",
             metadata=metadata(name),
             spec=spec,
             opts=pulumi.ResourceOptions.merge(
@@ -147,6 +156,7 @@ class HardenedApp(pulumi.ComponentResource):
                 ),
             ),
         )
+        """The app's Deployment, or its StatefulSet when it has 'storage'."""
 
         service_ports = [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]
         if args.metrics_port is not None:
@@ -196,7 +206,7 @@ class HardenedApp(pulumi.ComponentResource):
             self.autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 f"{name}-hpa",
                 metadata=metadata(name),
-                spec=autoscaling_builder.hpa_spec(name, args.autoscaling),
+                spec=autoscaling_builder.hpa_spec(name, args.autoscaling, "StatefulSet" if args.storage else "Deployment"),
                 opts=child,
             )
         if args.disruption_budget is not None:

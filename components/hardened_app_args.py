@@ -14,7 +14,7 @@ from .app_canary import CanarySpec
 from .app_containers import ContainerSpec
 from .app_files import AppFiles
 from .app_jobs import JobSpec, ScheduledJob
-from .app_models import AppIdentity, AppMetadata, AppPlacement
+from .app_models import AppIdentity, AppMetadata, AppPlacement, AppStorage
 from .builders.security import DEFAULT_USER_ID
 from .models import (
     AppComponent,
@@ -167,6 +167,9 @@ class HardenedAppArgs(KeelsonModel):
     zone_topology_key: LabelKey = "topology.kubernetes.io/zone"
     """Node label pods are spread across. Default: topology.kubernetes.io/zone, the well-known label
     cloud providers set on every node."""
+    storage: AppStorage | None = None
+    """A persistent volume per pod at 'storage.path': the app then runs as a StatefulSet with a
+    headless Service (see AppStorage). Default: none, a stateless Deployment."""
     canary: CanarySpec | None = None
     """A candidate image served to a share of the Ingress' traffic beside the stable pods (see
     CanarySpec; ingress-nginx canary annotations). Needs 'ingress'. Default: none."""
@@ -265,6 +268,13 @@ class HardenedAppArgs(KeelsonModel):
                     f"'{first}' and '{second}' both define {name}; keep one (the Secret would silently win "
                     "over the ConfigMap)"
                 )
+        if self.canary is not None and self.storage is not None:
+            raise ValueError(
+                f"'canary' (image {self.canary.image}) cannot be combined with 'storage' ({self.storage.path}): a canary "
+                "Deployment would not get the StatefulSet's volumes; roll a stateful app out with its own updateStrategy"
+            )
+        if self.storage is not None and self.storage.path in self.writable_paths:
+            raise ValueError(f"'storage.path' ({self.storage.path}) is also in 'writablePaths'; mount it once")
         if self.canary is not None and self.ingress is None:
             raise ValueError(
                 f"'canary' (image {self.canary.image}) needs 'ingress': ingress-nginx splits the public traffic; "

@@ -481,3 +481,41 @@ def test_a_canary_gets_its_weighted_share_of_the_ingress_and_nothing_of_the_stab
 def test_a_canary_without_an_ingress_is_refused():
     with pytest.raises(ValidationError, match=r"'canary' \(image .*\) needs 'ingress'"):
         HardenedAppArgs.model_validate({"image": IMAGE, "canary": {"image": IMAGE}})
+
+
+def test_an_app_with_storage_runs_as_a_stateful_set_with_a_retained_claim_per_pod():
+    registered = build(
+        HardenedAppArgs(
+            image=IMAGE, replicas=2, autoscaling=Autoscaling(min_replicas=2, max_replicas=4),
+            storage={"path": "/var/lib/shop", "size": "5Gi", "storageClass": "standard"},
+        )
+    )
+    assert not harness.of_kind(registered, "Deployment")
+    (stateful,) = [r.manifest for r in harness.of_kind(registered, "StatefulSet")]
+    spec = stateful["spec"]
+    assert spec["serviceName"] == "shop-headless" and "strategy" not in spec
+    assert spec["volumeClaimTemplates"][0]["spec"] == {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}}, "storageClassName": "standard",
+    }
+    assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    container = spec["template"]["spec"]["containers"][0]
+    assert {"name": "data", "mountPath": "/var/lib/shop"} in container["volumeMounts"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    services = {r.manifest["metadata"]["name"]: r.manifest["spec"] for r in harness.of_kind(registered, "Service")}
+    assert services["shop-headless"]["clusterIP"] == "None"
+    assert one(registered, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"]["kind"] == "StatefulSet"
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"storage": {"path": "/data"}, "canary": {"image": IMAGE}, "ingress": {"host": "shop.example.com"}},
+         r"'canary' .* cannot be combined with 'storage' \(/data\)"),
+        ({"storage": {"path": "/tmp"}}, r"'storage.path' \(/tmp\) is also in 'writablePaths'"),
+        ({"storage": {"path": "/data", "size": "0Gi"}}, r"should match pattern"),
+    ],
+    ids=["canary with storage", "storage on a writable path", "empty volume"],
+)
+def test_bad_storage_is_refused(fields, message):
+    with pytest.raises(ValidationError, match=message):
+        HardenedAppArgs.model_validate({"image": IMAGE, **fields})

@@ -19,8 +19,11 @@ def test_each_stack_runs_an_api_and_a_worker_in_its_governed_namespace(program_r
         for resource in harness.of_kind(registered, "Deployment")
         if resource.manifest["metadata"]["namespace"] == f"keelson-{stack}"
     }
-    canary = {"api-canary"} if "canary" in harness.stack_config(stack)["keelson:apps"]["api"] else set()
-    assert deployments == {"api", "worker"} | canary
+    apps = harness.stack_config(stack)["keelson:apps"]
+    canary = {"api-canary"} if "canary" in apps["api"] else set()
+    stateful = {name for name, app in apps.items() if "storage" in app}
+    assert deployments == ({"api", "worker"} - stateful) | canary
+    assert stateful <= {r.manifest["metadata"]["name"] for r in harness.of_kind(registered, "StatefulSet")}
 
 
 @pytest.mark.parametrize("stack", harness.STACKS)
@@ -187,7 +190,8 @@ def test_the_api_may_call_the_worker_and_nothing_else_may(program_resources, sta
     worker's pods on their container port, and the worker's ingress admits exactly the api's pods there."""
     registered = program_resources[stack]
     policies = _by_name(registered, "NetworkPolicy")
-    pods = {name: deployment["spec"]["template"] for name, deployment in _by_name(registered, "Deployment").items()}
+    workloads = {**_by_name(registered, "Deployment"), **_by_name(registered, "StatefulSet")}
+    pods = {name: workload["spec"]["template"] for name, workload in workloads.items()}
     worker_port = next(p["containerPort"] for p in pods["worker"]["spec"]["containers"][0]["ports"] if p["name"] == "http")
 
     (egress,) = policies["api-allow-talks-to"]["spec"]["egress"]

@@ -2,7 +2,7 @@
 
 Reads the stack's outputs (the apps' namespace and in-cluster URLs, from `pulumi stack output`) and
 asks the cluster the deploy went to, with kubectl and the KUBECONFIG in the environment:
-  1. every app's Deployment has rolled out: `kubectl rollout status` (new ReplicaSet, all replicas
+  1. every app's Deployment (or StatefulSet) has rolled out: `kubectl rollout status` (new ReplicaSet, all replicas
      updated and available) within --timeout;
   2. (unless --no-http) every app answers its readiness path through the API server's Service
      proxy (GET /api/v1/namespaces/<ns>/services/<app>:http/proxy<path>), i.e. through the
@@ -45,10 +45,14 @@ def checks(outputs: dict, kubectl: str, timeout: int, path: str, http: bool) -> 
     namespace = outputs["namespaces"]["apps"]
     failures = []
     for app in sorted(outputs["appInternalUrls"]):
-        rollout = subprocess.run(
-            [kubectl, "rollout", "status", f"deployment/{app}", "-n", namespace, f"--timeout={timeout}s"],
-            capture_output=True, text=True, check=False, timeout=timeout + 60,
-        )
+        # A HardenedApp is a Deployment, or a StatefulSet when it keeps state.
+        for kind in ("deployment", "statefulset"):
+            rollout = subprocess.run(
+                [kubectl, "rollout", "status", f"{kind}/{app}", "-n", namespace, f"--timeout={timeout}s"],
+                capture_output=True, text=True, check=False, timeout=timeout + 60,
+            )
+            if "NotFound" not in rollout.stderr:
+                break
         if rollout.returncode != 0:
             failures.append(f"{namespace}/{app}: not rolled out: {(rollout.stderr or rollout.stdout).strip()[-500:]}")
             continue

@@ -155,3 +155,25 @@ def network_policy_specs(args: HardenedAppArgs, selector: dict[str, str]) -> dic
             ],
         )
     return specs
+
+
+def stateful_set_spec(deployment: dict[str, Any], args: HardenedAppArgs, name: str, selector: dict[str, str]) -> dict[str, Any]:
+    """Turn a HardenedApp's Deployment spec into a StatefulSet's for 'args.storage': one claim per pod
+    mounted in the app's container, a headless Service ('<name>-headless') for the pods' identities,
+    pods replaced one at a time (a StatefulSet cannot surge), claims retained unless asked."""
+    storage = args.storage
+    assert storage is not None
+    template = deployment["template"]
+    app, *others = template["spec"]["containers"]
+    app = {**app, "volumeMounts": [*app.get("volumeMounts", []), {"name": "data", "mountPath": storage.path}]}
+    policy = "Delete" if storage.delete_claims else "Retain"
+    return {
+        "replicas": deployment["replicas"],
+        "revisionHistoryLimit": deployment["revisionHistoryLimit"],
+        "serviceName": f"{name}-headless",
+        "selector": deployment["selector"],
+        "updateStrategy": {"type": "RollingUpdate"},
+        "persistentVolumeClaimRetentionPolicy": {"whenDeleted": policy, "whenScaled": policy},
+        "template": {**template, "spec": {**template["spec"], "containers": [app, *others]}},
+        "volumeClaimTemplates": [storage.claim_template(selector)],
+    }

@@ -32,10 +32,10 @@ def _utilization(resource: str, target: int) -> dict[str, Any]:
     }
 
 
-def hpa_spec(deployment_name: str, autoscaling: Autoscaling) -> dict[str, Any]:
-    """Return an HPA spec scaling a Deployment on CPU and memory utilization."""
+def hpa_spec(deployment_name: str, autoscaling: Autoscaling, kind: str = "Deployment") -> dict[str, Any]:
+    """Return an HPA spec scaling a Deployment (or another 'kind', e.g. StatefulSet) on CPU and memory utilization."""
     return {
-        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment_name},
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": kind, "name": deployment_name},
         "minReplicas": autoscaling.min_replicas,
         "maxReplicas": autoscaling.max_replicas,
         "metrics": [
