@@ -58,6 +58,31 @@ class KeelsonModel(BaseModel):
         allow_inf_nan=False,
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _partial_resources_keep_the_field_default(cls, data: Any) -> Any:
+        """A stack that sets part of a 'resources' field (say only requests.cpu) keeps the rest of
+        that field's own default (Fluent Bit's 200m/256Mi limits), not ResourceRequirements' generic
+        one (2/2Gi), which would silently multiply a small workload's limits."""
+        if not isinstance(data, dict) or "ResourceRequirements" not in globals():
+            return data  # while models.py itself is being defined
+        for name, field in cls.model_fields.items():
+            if not isinstance(field.default, ResourceRequirements):
+                continue
+            key = next((candidate for candidate in (field.alias, name) if candidate and candidate in data), None)
+            given = data.get(key) if key else None
+            if not isinstance(given, dict):
+                continue
+            default = field.default.model_dump()
+            merged = dict(given)
+            for side in ("requests", "limits"):
+                if side not in given:
+                    merged[side] = default[side]
+                elif isinstance(given[side], dict):
+                    merged[side] = {**default[side], **given[side]}
+            data = {**data, key: merged}
+        return data
+
     @field_validator("*", mode="after")
     @classmethod
     def _fits_in_32_bits(cls, value: object) -> object:
