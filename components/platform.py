@@ -122,6 +122,18 @@ class PlatformComponent(pulumi.ComponentResource):
             opts=self._child,
         )
 
+    @classmethod
+    def _config_and_data_volumes(
+        cls, storage: StorageSpec, labels: dict[str, str], config_maps: dict[str, str]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(volumeClaimTemplates, volumes) of a stateful workload: its ConfigMaps by volume name, and
+        its 'data' as a claim, or as a size-limited emptyDir when the storage has no class."""
+        claims = cls._volume_claims(storage, labels)
+        volumes: list[dict[str, Any]] = [{"name": volume, "configMap": {"name": config_map}} for volume, config_map in config_maps.items()]
+        if not claims:
+            volumes.append({"name": "data", "emptyDir": {"sizeLimit": storage.size}})
+        return claims, volumes
+
     @staticmethod
     def _volume_claims(storage: StorageSpec, labels: dict[str, str]) -> list[dict[str, Any]]:
         """The StatefulSet's volumeClaimTemplates: one 'data' claim, or none for an emptyDir."""

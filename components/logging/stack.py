@@ -187,13 +187,7 @@ class LoggingStack(CollectorMixin):
             data=self.loki_rules,
             opts=self._child,
         )
-        claims = self._volume_claims(spec.storage, labels)
-        volumes: list[dict[str, Any]] = [
-            {"name": "config", "configMap": {"name": "loki-config"}},
-            {"name": "rules", "configMap": {"name": "loki-rules"}},
-        ]
-        if not claims:
-            volumes.append({"name": "data", "emptyDir": {"sizeLimit": spec.storage.size}})
+        claims, volumes = self._config_and_data_volumes(spec.storage, labels, {"config": "loki-config", "rules": "loki-rules"})
         container = hardened_container(
             "loki",
             spec.image,

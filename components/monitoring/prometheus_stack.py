@@ -118,13 +118,9 @@ class PrometheusMixin(PlatformComponent):
             data=self.rule_files,
             opts=self._child,
         )
-        claims = self._volume_claims(spec.storage, labels)
-        volumes = [
-            {"name": "config", "configMap": {"name": "prometheus-config"}},
-            {"name": "rules", "configMap": {"name": "prometheus-rules"}},
-        ]
-        if not claims:
-            volumes.append({"name": "data", "emptyDir": {"sizeLimit": spec.storage.size}})
+        claims, volumes = self._config_and_data_volumes(
+            spec.storage, labels, {"config": "prometheus-config", "rules": "prometheus-rules"}
+        )
         container = hardened_container(
             "prometheus",
             spec.image,
