@@ -33,38 +33,7 @@ else
 fi
 [[ $VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "'$VERSION' is not a release version such as 3.7.8"
 
-CACHE=${KEELSON_TOOLCHAIN_CACHE:-${HOME:?HOME is not set}/.cache/keelson/toolchain}
-FINAL=$CACHE/loki-$VERSION
-BIN_DIR=$FINAL/bin
-
-if [ -x "$BIN_DIR/loki" ]; then
-  [ "$PRINT_ONLY" = 1 ] || log "loki $VERSION already built ($BIN_DIR/loki)"
-  printf '%s\n' "$BIN_DIR"
-  exit 0
-fi
-if [ "$PRINT_ONLY" = 1 ]; then
-  log "loki $VERSION not built yet (expected $BIN_DIR/loki); run $0"
-  exit 1
-fi
-
-find_go 1.26
-
-mkdir -p "$CACHE"
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$CACHE/.lock-loki"
-  flock 9
-  if [ -x "$BIN_DIR/loki" ]; then
-    log "loki $VERSION was built while waiting for the lock"
-    printf '%s\n' "$BIN_DIR"
-    exit 0
-  fi
-fi
-
-rm -rf "$CACHE/.tmp-loki-$VERSION".* 2>/dev/null || true
-WORK=$(mktemp -d "$CACHE/.tmp-loki-$VERSION.XXXXXX")
-LOG=$WORK/build.log
-: >"$LOG"
-START=$SECONDS
+cached_build_begin loki "$VERSION"
 
 
 # The module's go.mod has `replace` lines (one of them local: ./pkg/push), which only apply in the
@@ -93,7 +62,6 @@ done < <(sed -n 's|^replace \([^ ]*\) => \./\([^ ]*\)$|\1 \2|p' "$SRC/go.mod")
 VPREFIX=$MODULE/pkg/util/build
 LDFLAGS="-s -w -X $VPREFIX.Version=$VERSION -X $VPREFIX.Branch=release -X $VPREFIX.Revision=v$VERSION \
 -X $VPREFIX.BuildUser=keelson -X $VPREFIX.BuildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-mkdir -p "$WORK/out/bin"
 # Loki is a large build; KEELSON_BUILD_JOBS bounds parallel compiles (and memory) on small builders.
 run_step "go build ./cmd/loki (tags netgo; this takes several minutes)" bash -c \
   'cd "$1" && "$2" build -p "${KEELSON_BUILD_JOBS:-2}" -trimpath -tags netgo -ldflags "$3" -o "$4" ./cmd/loki' \
@@ -101,13 +69,5 @@ run_step "go build ./cmd/loki (tags netgo; this takes several minutes)" bash -c 
 run_step "loki -version" "$WORK/out/bin/loki" -version
 grep -q "version $VERSION" "$LOG" || fail "check that the binary reports version $VERSION" 1
 
-printf 'module=%s@v%s\ngo=%s\nbuilt=%s\nseconds=%s\n' "$MODULE" "$VERSION" "$GOVER" \
-  "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$((SECONDS - START))" >"$WORK/out/BUILDINFO"
-cp "$LOG" "$WORK/out/build.log"
-if ! mv -T "$WORK/out" "$FINAL" 2>/dev/null; then
-  [ -x "$BIN_DIR/loki" ] || fail "move the build into place at $FINAL" 1
-fi
-rm -rf "$WORK"
-WORK=""
-log "built loki $VERSION in $((SECONDS - START))s"
-printf '%s\n' "$BIN_DIR"
+cached_build_finish loki "$VERSION" "module=$MODULE@v$VERSION
+"
