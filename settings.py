@@ -130,29 +130,26 @@ class StackSettings(KeelsonModel):
         """The stack's edge policy, with the ClusterIssuer that keelson:tls.mode selects."""
         return self.ingress.model_copy(update={"cluster_issuer": self.tls.issuer_name})
 
-    def _calls(self) -> list[tuple[str, str, list[int]]]:
-        """(caller, callee, callee ports) for every 'talksTo' entry naming an app of this stack."""
-        return [
-            (caller, peer.app, list(peer.ports) or [self.apps[peer.app].port])
-            for caller, app in self.apps.items()
-            for peer in app.talks_to
-            if peer.app in self.apps and peer.namespace in (None, self.namespace.name)
-        ]
+    def _resolved(self, peer: AppPeer) -> AppPeer:
+        """A 'talksTo' peer naming an app of this stack, with the callee's port when it names none;
+        any other peer unchanged."""
+        if peer.app in self.apps and peer.namespace in (None, self.namespace.name) and not peer.ports:
+            return peer.model_copy(update={"ports": [self.apps[peer.app].port]})
+        return peer
 
     def app_args(self, name: str) -> HardenedAppArgs:
         """Return the Args of one app with the stack-wide fields filled in, and both sides of every
         call between the stack's apps: the caller's 'talksTo' on the callee's port, the callee's
         'allowFrom' for the caller."""
         app = self.apps[name]
-        calls = self._calls()
-        resolved = {(callee, tuple(ports)) for caller, callee, ports in calls if caller == name}
-        talks_to = [
-            peer.model_copy(update={"ports": next(list(ports) for callee, ports in resolved if callee == peer.app)})
-            if peer.app in self.apps and peer.namespace in (None, self.namespace.name)
-            else peer
-            for peer in app.talks_to
+        talks_to = [self._resolved(peer) for peer in app.talks_to]
+        callers = [
+            AppPeer(app=caller, ports=self._resolved(peer).ports)
+            for caller, other in self.apps.items()
+            for peer in other.talks_to
+            if peer.app == name and peer.namespace in (None, self.namespace.name)
         ]
-        allow_from = [*app.allow_from, *(AppPeer(app=caller, ports=ports) for caller, callee, ports in calls if callee == name)]
+        allow_from = [*app.allow_from, *callers]
         return app.model_copy(
             update={
                 "namespace": self.namespace.name,
