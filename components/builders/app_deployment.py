@@ -15,8 +15,9 @@ from .probes import probes
 from .workload import hardened_container, hardened_pod_spec
 
 if TYPE_CHECKING:
-    # HardenedAppArgs lives with its component, which imports this module.
+    # Type names only: hardened_app_args imports this package at run time.
     from ..hardened_app_args import HardenedAppArgs
+    from ..network_models import AppPeer
 
 
 def app_config(args: HardenedAppArgs) -> dict[str, str]:
@@ -123,6 +124,13 @@ def placement_spec(args: HardenedAppArgs) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value}
 
 
+def peer_rules(peers: list[AppPeer], environment: str) -> list[tuple[dict[str, Any], list[int | str]]]:
+    """(NetworkPolicy peer, ports) of 'talksTo' or 'allowFrom' entries; no ports means 'http'."""
+    return [
+        (network_policies.peer(peer.namespace, peer.selector(environment)), list(peer.ports) or ["http"]) for peer in peers
+    ]
+
+
 def network_policy_specs(args: HardenedAppArgs, selector: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The NetworkPolicy specs of a HardenedApp by role: Prometheus may reach its metrics port, the
     ingress controller its HTTP port when it has an Ingress, the 'allowFrom' peers their ports; it
@@ -141,18 +149,12 @@ def network_policy_specs(args: HardenedAppArgs, selector: dict[str, str]) -> dic
     if args.allow_from:
         specs["allow-from-apps"] = network_policies.allow_ingress_from_peers(
             selector,
-            [
-                (network_policies.peer(source.namespace, source.selector(args.environment)), list(source.ports) or ["http"])
-                for source in args.allow_from
-            ],
+            peer_rules(args.allow_from, args.environment),
         )
     if args.talks_to:
         specs["allow-talks-to"] = network_policies.allow_egress_to_peers(
             selector,
-            [
-                (network_policies.peer(target.namespace, target.selector(args.environment)), list(target.ports) or ["http"])
-                for target in args.talks_to
-            ],
+            peer_rules(args.talks_to, args.environment),
         )
     return specs
 

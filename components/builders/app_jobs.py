@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..app_jobs import JOB_COMPONENT, JobSpec
 from . import network_policies
+from .app_deployment import peer_rules
 from .workload import hardened_container, hardened_pod_spec
 
 if TYPE_CHECKING:
@@ -48,12 +49,6 @@ def job_network_policy(args: HardenedAppArgs, labels: dict[str, str]) -> dict[st
     selector = {key: job_labels(labels)[key] for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")}
     egress = [
         *network_policies.allow_egress(selector, list(args.egress))["egress"],
-        *network_policies.allow_egress_to_peers(
-            selector,
-            [
-                (network_policies.peer(target.namespace, target.selector(args.environment)), list(target.ports) or ["http"])
-                for target in args.talks_to
-            ],
-        )["egress"],
+        *network_policies.allow_egress_to_peers(selector, peer_rules(args.talks_to, args.environment))["egress"],
     ]
     return {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": egress}
