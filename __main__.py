@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 from components.footprint import total
 
 from components import (
+    BackupSchedules,
     CertIssuer,
     GovernedNamespace,
     GovernedNamespaceArgs,
@@ -76,6 +77,17 @@ apps = {
     for name in settings.apps
 }
 
+# The Schedules name the stateful workloads' pods, so those exist first.
+backups = (
+    BackupSchedules(
+        "backups",
+        settings.backup_args(),
+        opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[monitoring, logging, *apps.values()])),
+    )
+    if settings.backups.enabled
+    else None
+)
+
 pulumi.export("environment", settings.environment)
 pulumi.export(
     "namespaces",
@@ -94,6 +106,7 @@ pulumi.export("grafanaUrl", monitoring.grafana_url)
 pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
 pulumi.export("prometheusUrl", monitoring.prometheus_url)
 pulumi.export("alertmanagerUrl", monitoring.alertmanager_url)
+pulumi.export("backupSchedules", backups.names if backups else [])
 footprints = {
     "apps": total([app.footprint for app in apps.values()]),
     "monitoring": monitoring.footprint,

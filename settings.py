@@ -23,6 +23,7 @@ from settings_rules import (  # noqa: F401  (re-exported: tools/config_reference
     STACK_WIDE_MONITORING_FIELDS,
     STACK_WIDE_TLS_FIELDS,
 )
+from components.backups import BackupPolicy, BackupSchedulesArgs, BackupTarget
 from components.cert_issuer import CertIssuerArgs
 from components.hardened_app import HardenedAppArgs, LogLevel
 from components.logging.stack import LoggingStackArgs
@@ -112,6 +113,9 @@ class StackSettings(KeelsonModel):
     scheduling: SchedulingSettings = SchedulingSettings()
     """Spread and priority of the stack's pods. Default: soft spread and the platform's PriorityClasses
     (see SchedulingSettings)."""
+    backups: BackupPolicy = BackupPolicy()
+    """Velero Schedules for every workload that keeps data on PersistentVolumeClaims. Default: off
+    (needs Velero in the cluster); production backs up nightly and keeps 30 days (see BackupPolicy)."""
     require_image_digests: bool = False
     """Refuse every image not pinned by digest (…@sha256:…), the apps' and the platform's. Default:
     false, so a team can start from version tags; production turns it on, because a tag can be
@@ -213,6 +217,29 @@ class StackSettings(KeelsonModel):
             }
         )
 
+    def backup_targets(self) -> list[BackupTarget]:
+        """The workloads with PersistentVolumeClaims: Prometheus and Loki when they name a storage
+        class, and every app with 'storage'."""
+        name = "app.kubernetes.io/name"
+        targets = [
+            BackupTarget(name=part, namespace=section.namespace.name, selector={name: part})
+            for part, section, storage in (
+                ("prometheus", self.monitoring, self.monitoring.prometheus.storage),
+                ("loki", self.logging, self.logging.loki.storage),
+            )
+            if storage.storage_class is not None
+        ]
+        targets += [
+            BackupTarget(name=f"app-{app}", namespace=self.namespace.name, selector={name: app})
+            for app, args in self.apps.items()
+            if args.storage is not None
+        ]
+        return targets
+
+    def backup_args(self) -> BackupSchedulesArgs:
+        """Return the BackupSchedules Args: the stack's policy over its stateful workloads."""
+        return BackupSchedulesArgs(policy=self.backups, targets=self.backup_targets(), environment=self.environment)
+
     def derived_builders(self) -> list[tuple[str, str, Callable[[], KeelsonModel]]]:
         """(key, component, build) for every component the program builds, in the program's order."""
         return [
@@ -221,6 +248,7 @@ class StackSettings(KeelsonModel):
             ("keelson:logging", "LoggingStack", self.logging_args),
             ("keelson:tls", "CertIssuer", self.tls_args),
             *((f"keelson:apps.{name}", "HardenedApp", lambda name=name: self.app_args(name)) for name in self.apps),
+            *([("keelson:backups", "BackupSchedules", self.backup_args)] if self.backups.enabled and self.backup_targets() else []),
         ]
 
     def derived_args(self) -> list[tuple[str, str, KeelsonModel]]:

@@ -349,6 +349,26 @@ def objective_problems(settings: StackSettings) -> list[str]:
     ]
 
 
+def backup_problems(settings: StackSettings) -> list[str]:
+    """Backups, when on, have something to back up and go to Velero's namespace, not a governed one."""
+    if not settings.backups.enabled:
+        return []
+    found = []
+    if not settings.backup_targets():
+        found.append(
+            "keelson:backups.enabled = true, but no workload keeps data on a PersistentVolumeClaim (set "
+            "keelson:monitoring.prometheus.storage.storageClass, keelson:logging.loki.storage.storageClass or an "
+            "app's 'storage'), so there is nothing to back up; turn backups off or give a workload storage"
+        )
+    governed = {spec.name: key for key, spec in governed_namespaces(settings)}
+    if settings.backups.namespace in governed:
+        found.append(
+            f"keelson:backups.namespace = '{settings.backups.namespace}' is {governed[settings.backups.namespace]}.name, "
+            "a namespace Keelson governs; Velero's Schedules go to the namespace Velero's server runs in"
+        )
+    return found
+
+
 RULES: list[Callable[[StackSettings], list[str]]] = [
     stack_wide_problems,
     peer_problems,
@@ -363,6 +383,7 @@ RULES: list[Callable[[StackSettings], list[str]]] = [
     quota_problems,
     objective_problems,
     image_problems,
+    backup_problems,
 ]
 """The rules, in the order README.md lists them; the ratio and quota rules come from settings_quota_rules."""
 

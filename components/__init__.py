@@ -10,6 +10,7 @@ from .app_containers import ContainerSpec
 from .app_files import AppFiles
 from .app_jobs import JobSpec, ScheduledJob
 from .app_models import AppIdentity, AppMetadata, AppPlacement, AppStorage, Toleration
+from .backups import BackupPolicy, BackupSchedules, BackupSchedulesArgs, BackupTarget
 from .cert_issuer import CertificateSpec, CertIssuer, CertIssuerArgs, Dns01Solver
 from .hardened_app import HardenedApp, HardenedAppArgs
 from .models import (
@@ -39,6 +40,10 @@ __all__ = [
     "AppPlacement",
     "AppStorage",
     "Autoscaling",
+    "BackupPolicy",
+    "BackupSchedules",
+    "BackupSchedulesArgs",
+    "BackupTarget",
     "CanarySpec",
     "CertIssuer",
     "CertIssuerArgs",

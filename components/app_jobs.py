@@ -21,7 +21,7 @@ JOB_COMPONENT = "job"
 """The app.kubernetes.io/component of Job pods: the app's Service and its policies select by
 component, so Job pods are never its endpoints."""
 
-_CRON = re.compile(r"^(\S+\s+){4}\S+$")
+CRON_EXPRESSION = re.compile(r"^(\S+\s+){4}\S+$")
 
 
 class JobSpec(KeelsonModel):
@@ -78,7 +78,7 @@ class ScheduledJob(JobSpec):
     @field_validator("schedule")
     @classmethod
     def _five_fields(cls, schedule: str) -> str:
-        if not _CRON.fullmatch(schedule.strip()) or "TZ=" in schedule:
+        if not CRON_EXPRESSION.fullmatch(schedule.strip()) or "TZ=" in schedule:
             raise ValueError(
                 f"'{schedule}' is not a five-field cron expression such as '0 3 * * *' (time zones go in 'timeZone')"
             )

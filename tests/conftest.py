@@ -25,10 +25,10 @@ def crd_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def crd_validators(crd_dir):
-    """A strict validator per (apiVersion, kind) served by the cert-manager and prometheus-operator CRDs."""
+    """A strict validator per (apiVersion, kind) served by the cert-manager, prometheus-operator and Velero CRDs."""
     from crd_schemas import fetch_crd_dir, load_crd_validators
 
-    return load_crd_validators(crd_dir, fetch_crd_dir("prometheus-operator"))
+    return load_crd_validators(crd_dir, fetch_crd_dir("prometheus-operator"), fetch_crd_dir("velero"))
 
 
 @pytest.fixture

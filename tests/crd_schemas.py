@@ -1,4 +1,4 @@
-"""cert-manager's own CRD schemas, fetched for the pinned version, as strict JSON-schema validators.
+"""cert-manager's, prometheus-operator's and Velero's own CRD schemas, fetched for the pinned version, as strict JSON-schema validators.
 
 The fixtures live in conftest.py; the helpers here are shared by every test that renders
 cert-manager objects (the CertIssuer tests and the whole-program manifest checks).
@@ -24,9 +24,14 @@ CERT_MANAGER_KINDS = {"ClusterIssuer", "Issuer", "Certificate", "CertificateRequ
 
 def pinned_versions() -> dict[str, str]:
     """The CRD sources Keelson renders objects for, with the versions it pins."""
+    from components.backups import VELERO_VERSION
     from components.monitoring.operator import PROMETHEUS_OPERATOR_VERSION
 
-    return {"cert-manager": cert_manager.CERT_MANAGER_VERSION, "prometheus-operator": PROMETHEUS_OPERATOR_VERSION}
+    return {
+        "cert-manager": cert_manager.CERT_MANAGER_VERSION,
+        "prometheus-operator": PROMETHEUS_OPERATOR_VERSION,
+        "velero": VELERO_VERSION,
+    }
 
 
 def fetch_crd_dir(project: str = "cert-manager") -> Path:

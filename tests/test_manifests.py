@@ -29,9 +29,9 @@ def _manifests(directory: Path) -> list[tuple[Path, dict]]:
 
 def schema_errors(manifest: dict, crd_validators) -> tuple[str, list[str]]:
     """Validate one manifest strictly: Kubernetes kinds against the official schemas of every
-    supported version, custom resources (cert-manager, prometheus-operator) against their projects' own
+    supported version, custom resources (cert-manager, prometheus-operator, Velero) against their projects' own
     CRDs. Returns (source, errors)."""
-    if manifest["apiVersion"].startswith(("cert-manager.io/", "monitoring.coreos.com/")):
+    if manifest["apiVersion"].startswith(("cert-manager.io/", "monitoring.coreos.com/", "velero.io/")):
         return "CRD", crd_errors(crd_validators, manifest)
     errors = []
     for version in KUBERNETES_VERSIONS:
@@ -54,7 +54,7 @@ def test_every_manifest_validates_strictly_against_the_official_schemas(mocked_m
     FIGURES["schema-validated manifests (mocked program)"] = (
         f"{len(manifests)} manifests, strict: {sources.get('Kubernetes', 0)} against the Kubernetes "
         f"{' and '.join(KUBERNETES_VERSIONS)} schemas, {sources.get('CRD', 0)} against their projects' CRDs "
-        f"(cert-manager, prometheus-operator); {len(failures)} failures"
+        f"(cert-manager, prometheus-operator, Velero); {len(failures)} failures"
     )
     assert not failures, "manifests rejected by the official schemas:\n" + "\n".join(failures)
 

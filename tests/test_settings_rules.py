@@ -607,7 +607,8 @@ def test_a_bad_config_fails_before_the_first_resource_is_registered(mutate, frag
 def test_every_component_args_the_program_builds_validate_for_every_stack(name):
     settings = parse_settings(stack(name), secret_keys(name))
     built = settings.derived_args()
-    assert {component for _, component, _ in built} == {"GovernedNamespace", "MonitoringStack", "LoggingStack", "CertIssuer", "HardenedApp"}
+    always = {"GovernedNamespace", "MonitoringStack", "LoggingStack", "CertIssuer", "HardenedApp"}
+    assert {component for _, component, _ in built} == always | ({"BackupSchedules"} if settings.backups.enabled else set())
     for _, _, args in built:
         assert type(args).model_validate(dict(args), context=settings_module.VALIDATION_CONTEXT) == args
 

@@ -34,6 +34,7 @@ LAYERS = {
     "tests.test_loki": "real Loki: verify-config, push, query",
     "tests.test_workflows": "GitHub workflows (actionlint)",
     "tests.test_policy_pack": "policy pack (rules, real engine)",
+    "tests.test_backups": "backups (Velero Schedules)",
     "tests.test_example_consumer": "wheel and example consumer",
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetch a project's CustomResourceDefinitions from the Go module proxy into a local cache.
 #
-# Usage: tools/fetch-crds.sh <cert-manager|prometheus-operator> [version]
+# Usage: tools/fetch-crds.sh <cert-manager|prometheus-operator|velero> [version]
 #        (default version: the one Keelson pins)
 #
 # Downloads the project's Go module with `go mod download -json` (the Go module proxy and checksum
@@ -39,7 +39,10 @@ case "$PROJECT" in
   prometheus-operator)
     DEFAULT_VERSION=0.85.0 MODULE=github.com/prometheus-operator/prometheus-operator
     CRD_DIR=example/prometheus-operator-crd CHART_SCHEMA= ;;
-  *) usage >&2; die "unknown project '$PROJECT': expected cert-manager or prometheus-operator" ;;
+  # Keep in step with VELERO_VERSION in components/backups.py.
+  velero)
+    DEFAULT_VERSION=1.18.3 MODULE=github.com/vmware-tanzu/velero CRD_DIR=config/crd/v1/bases CHART_SCHEMA= ;;
+  *) usage >&2; die "unknown project '$PROJECT': expected cert-manager, prometheus-operator or velero" ;;
 esac
 
 VERSION=${1:-$DEFAULT_VERSION}

@@ -18,7 +18,7 @@
 #   kwok                      3 fake nodes in zones zone-a/b/c (16 CPU, 64Gi each): pods go Running
 #                             and Ready, PVCs of class `standard` are provisioned, and every
 #                             Ingress gets the address 127.0.0.1 (tools/cluster/kwok-stages.yaml)
-# then installs the cert-manager and prometheus-operator CRDs (tools/fetch-crds.sh) and the
+# then installs the cert-manager, prometheus-operator and Velero CRDs (tools/fetch-crds.sh) and the
 # `standard` StorageClass. Nothing listens beyond 127.0.0.1; pods never run, so no traffic leaves.
 #
 # Everything lives in ${KEELSON_CLUSTER_DIR:-<repo>/.cluster} (git-ignored: it holds private keys):
@@ -165,9 +165,10 @@ up() {
   BIN=$("$ROOT/tools/bootstrap-kubernetes.sh")
   STAGES=$(dirname "$BIN")/share/kwok/stages.yaml
   # Resolve the CRDs before the clock starts: the first call downloads them.
-  local cert_manager_crds prometheus_operator_crds
+  local cert_manager_crds prometheus_operator_crds velero_crds
   cert_manager_crds=$("$ROOT/tools/fetch-crds.sh" cert-manager)
   prometheus_operator_crds=$("$ROOT/tools/fetch-crds.sh" prometheus-operator)
+  velero_crds=$("$ROOT/tools/fetch-crds.sh" velero)
 
   down_quietly
   local port
@@ -222,7 +223,7 @@ up() {
 
   kubectl_ apply --server-side -f "$ROOT/tools/cluster/objects.yaml" >/dev/null
   local crd crd_files=()
-  for crd in "$cert_manager_crds"/*.yaml "$prometheus_operator_crds"/*.yaml; do crd_files+=(-f "$crd"); done
+  for crd in "$cert_manager_crds"/*.yaml "$prometheus_operator_crds"/*.yaml "$velero_crds"/*.yaml; do crd_files+=(-f "$crd"); done
   kubectl_ apply --server-side "${crd_files[@]}" >/dev/null
   kubectl_ wait --for condition=Established --timeout 120s crd --all >/dev/null
   wait_for "3 kwok nodes Ready" 120 nodes_ready
