@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import harness
@@ -122,23 +124,41 @@ def test_every_container_fits_its_namespace_limit_range(program_resources, stack
             assert cpu <= ceiling["cpu"] and memory <= ceiling["memory"], f"{deployment.label}: ratio above LimitRange"
 
 
-def _manifest_totals(manifests) -> dict:
+def _pod_totals(pod: dict) -> dict:
+    """A pod's effective requests and limits, as the scheduler and the quota count them: its
+    containers plus its native sidecars (init containers with restartPolicy Always), or, if larger,
+    the biggest plain init container plus the sidecars started before it."""
     from components.quantities import parse_cpu, parse_memory
 
+    fields = {"cpu": ("requests", "cpu", parse_cpu), "memory": ("requests", "memory", parse_memory),
+              "cpu_limits": ("limits", "cpu", parse_cpu), "memory_limits": ("limits", "memory", parse_memory)}
+    totals = {}
+    for field, (section, resource, parse) in fields.items():
+        def amount(container: dict) -> Any:
+            return parse(container["resources"][section][resource])
+
+        sidecars, init_peak = 0, 0
+        for container in pod.get("initContainers") or []:
+            if container.get("restartPolicy") == "Always":
+                sidecars += amount(container)
+            else:
+                init_peak = max(init_peak, amount(container) + sidecars)
+        totals[field] = max(sum(amount(container) for container in pod["containers"]) + sidecars, init_peak)
+    return totals
+
+
+def _manifest_totals(manifests) -> dict:
     totals = {"pods": 0, "cpu": 0, "memory": 0, "cpu_limits": 0, "memory_limits": 0}
     for manifest in manifests:
         replicas = manifest["spec"].get("replicas", 1)
         totals["pods"] += replicas
         if manifest["kind"] == "Prometheus":
             # Operator mode: the operator builds the pods from the custom resource's own resources.
-            containers = [{"resources": manifest["spec"]["resources"]}]
+            pod = {"containers": [{"resources": manifest["spec"]["resources"]}]}
         else:
-            containers = manifest["spec"]["template"]["spec"]["containers"]
-        for container in containers:
-            totals["cpu"] += replicas * parse_cpu(container["resources"]["requests"]["cpu"])
-            totals["memory"] += replicas * parse_memory(container["resources"]["requests"]["memory"])
-            totals["cpu_limits"] += replicas * parse_cpu(container["resources"]["limits"]["cpu"])
-            totals["memory_limits"] += replicas * parse_memory(container["resources"]["limits"]["memory"])
+            pod = manifest["spec"]["template"]["spec"]
+        for field, amount in _pod_totals(pod).items():
+            totals[field] += replicas * amount
     return totals
 
 
