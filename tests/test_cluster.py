@@ -345,6 +345,66 @@ def test_a_volume_claim_change_previews_as_a_replace_and_is_refused_unless_decla
     assert not unsafe_replacements(steps, declared_safe=frozenset({"monitoring-prometheus"}))
 
 
+def test_a_failed_release_rolls_back_to_the_last_commit_that_passed_its_smoke_check(production, cluster, tmp_path):
+    """tools/rollback.sh, the deploy workflow's rollback step, on the real engine and API server:
+    release A passes and is tagged, release B (log level debug) is applied, and the script brings
+    the cluster back to A from a worktree of A's commit, then passes the smoke check there."""
+    import shutil
+    import subprocess
+
+    project = production["project"]
+    workdir = project.workdir
+    (workdir / "tools").mkdir(exist_ok=True)
+    for script in ("rollback.sh", "smoke_check.py"):
+        shutil.copy2(harness.ROOT / "tools" / script, workdir / "tools" / script)
+    (workdir / ".gitignore").write_text(".pulumi/\n.venv\n__pycache__/\n")
+    identity = ["-c", "user.name=Keelson release", "-c", "user.email=release@keelson.dev"]
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(workdir), *identity, *args], check=True, capture_output=True, text=True).stdout.strip()
+
+    def log_level() -> str:
+        (config,) = cluster.get("configmaps", "--namespace", "keelson-production", "--field-selector", "metadata.name=api-config")
+        return config["data"]["LOG_LEVEL"]
+
+    git("init", "--quiet", "--initial-branch", "main")
+    git("add", "--all")
+    git("commit", "--quiet", "--message", "release A")
+    release_a = git("rev-parse", "HEAD")
+    project.pulumi("stack", "tag", "set", "keelson:deployed-commit", release_a, "--stack", "production")
+    project.pulumi("config", "set", "--stack", "production", "keelson:logLevel", "debug")
+    git("commit", "--quiet", "--all", "--message", "release B: debug logs")
+    up = project.pulumi("up", "--stack", "production", "--yes", "--skip-preview", check=False, timeout=1800)
+    assert up.returncode == 0 and log_level() == "debug", up.output[-4000:]
+
+    env = {
+        **project.env,
+        "KUBECONFIG": str(cluster.kubeconfig),
+        "HOME": str(tmp_path),
+        "SMOKE_CHECK_ARGS": f"--kubectl {cluster.bin_dir / 'kubectl'} --timeout 120 --no-http",
+    }
+
+    def rollback(stack: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", str(workdir / "tools" / "rollback.sh"), stack], cwd=workdir, env=env,
+                              capture_output=True, text=True, timeout=1800)
+
+    rolled = rollback("production")
+    assert rolled.returncode == 0, rolled.stderr[-6000:]
+    assert rolled.stdout.strip() == release_a, rolled.stdout
+    FIGURES["cluster: rollback (production)"] = rolled.stderr.strip().splitlines()[-1]
+    assert log_level() == "warning", "the API server still holds release B's config after the rollback"
+    assert "rolled out" in rolled.stderr
+    assert git("worktree", "list").count("\n") == 0, "the rollback left its worktree behind"
+    # Back on A: the checkout of release A previews no change against the stack.
+    git("checkout", "--quiet", release_a)
+    preview = project.pulumi("preview", "--stack", "production", "--expect-no-changes", check=False)
+    assert preview.returncode == 0, preview.output[-4000:]
+
+    never_tagged = rollback("staging")
+    assert never_tagged.returncode == 1
+    assert "no commit of stack staging ever passed its smoke check" in never_tagged.stderr, never_tagged.stderr
+
+
 def test_pulumi_destroy_of_production_leaves_no_keelson_object_and_an_empty_state(production, cluster):
     assert_destroy_leaves_nothing(production, cluster)
 
