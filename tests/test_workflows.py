@@ -172,3 +172,17 @@ def test_credentials_come_from_repository_secrets_never_from_files_in_the_repo(p
             f"{path.name} job '{name}' must write the kubeconfig outside the checkout"
         )
     assert "keelson-example" not in text, "the example passphrase must never reach CI"
+
+
+def test_every_shell_script_of_the_project_passes_shellcheck():
+    """The scripts the workflows and the Makefile call (tools/*.sh, tools/lib, .ci/run) pass
+    shellcheck, following the files they source; a script with a finding fails the suite."""
+    assert shutil.which("shellcheck"), "shellcheck is missing: run tools/ensure-system-tools.sh (or make test)"
+    scripts = sorted([*ROOT.glob("tools/*.sh"), *ROOT.glob("tools/lib/*.sh"), ROOT / ".ci" / "run"])
+    assert len(scripts) >= 10 and ROOT / "tools" / "rollback.sh" in scripts
+    completed = subprocess.run(
+        ["shellcheck", "--external-sources", "--source-path=SCRIPTDIR", "--format=gcc", *map(str, scripts)],
+        capture_output=True, text=True, timeout=300,
+    )
+    FIGURES["shellcheck"] = f"{len(scripts)} scripts, {len(completed.stdout.splitlines())} findings"
+    assert completed.returncode == 0, completed.stdout + completed.stderr
