@@ -11,7 +11,7 @@ Schedule is the declarative form of exactly that (cron schedule, retention, stor
 its server already holds those rights. Keelson expects Velero to be installed, as it expects
 cert-manager and ingress-nginx.
 
-Ref: https://velero.io/docs/v1.17/api-types/schedule/ (Schedule, its BackupSpec template).
+Ref: https://velero.io/docs/main/api-types/schedule/ (Schedule, its BackupSpec template).
 """
 
 from __future__ import annotations
