@@ -161,6 +161,22 @@ def test_config_changes_preview_as_updates_and_never_replace_stateful_resources(
     assert not stateful, f"a config change replaces stateful resources: {stateful}"
 
 
+def test_a_rule_change_previews_as_config_map_updates_only(local):
+    """Prometheus reloads its rule files and Loki's ruler polls its own, so a change to an SLO target
+    or a log-alert threshold updates their ConfigMaps and restarts no StatefulSet."""
+    project = local["project"]
+    project.pulumi("config", "set", "--path", "keelson:monitoring.slo[0].availabilityPercent", "99.9", "--stack", "local")
+    project.pulumi("config", "set", "--path", "keelson:logging.alerts.errorBurstLines", "80", "--stack", "local")
+    try:
+        steps = project.preview_steps("local")
+    finally:
+        project.pulumi("config", "set", "--path", "keelson:monitoring.slo[0].availabilityPercent", "99.5", "--stack", "local")
+        project.pulumi("config", "rm", "keelson:logging", "--stack", "local")
+    changed = sorted((step["op"], step["urn"].rsplit("::", 1)[-1]) for step in steps if step["op"] != "same")
+    FIGURES["engine: rule change (local)"] = ", ".join(f"{op} {name}" for op, name in changed)
+    assert changed == [("update", "logging-loki-rules"), ("update", "monitoring-prometheus-rules")], changed
+
+
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_preview_without_a_cluster_completes_for(stack, tmp_path_factory):
     project = Project(tmp_path_factory.mktemp(f"engine-{stack}"))

@@ -246,6 +246,9 @@ def test_alerts_go_to_every_alertmanager_pod_of_the_monitoring_namespace():
 def test_retention_and_listen_address_are_flags():
     flags = prometheus_args("/etc/prometheus/prometheus.yml", "/prometheus", "15d")
     assert "--storage.tsdb.retention.time=15d" in flags and "--web.listen-address=0.0.0.0:9090" in flags
+    # Config and rules reload themselves; the lifecycle API (which can also stop Prometheus) stays off.
+    assert "--enable-feature=auto-reload-config" in flags and "--config.auto-reload-interval=30s" in flags
+    assert not [flag for flag in flags if "lifecycle" in flag]
 
 
 @pytest.mark.parametrize("interval", ["5", "0s", "1d", "five"])
@@ -282,7 +285,9 @@ def live_prometheus(tmp_path) -> Iterator[tuple[str, Path]]:
     config = tmp_path / "prometheus.yml"
     config.write_text(to_yaml(self_monitoring_config(port, rules_dir=str(rules), evaluation_interval="2s")))
     log = tmp_path / "prometheus.log"
-    flags = prometheus_args(str(config), str(tmp_path / "data"), "1h", listen_address=f"127.0.0.1:{port}")
+    flags = prometheus_args(
+        str(config), str(tmp_path / "data"), "1h", listen_address=f"127.0.0.1:{port}", auto_reload_interval="1s"
+    )
     with log.open("w") as output:
         process = subprocess.Popen([binary, *flags], stdout=output, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
@@ -336,3 +341,36 @@ def test_a_real_prometheus_loads_and_evaluates_every_rule_without_error(live_pro
         pytest.fail(f"the recording rule job:up:avg never recorded the self-scrape within {LIVE_TIMEOUT_SECONDS}s")
     version = (get_json(f"{url}/api/v1/status/buildinfo") or {}).get("data", {}).get("version", "?")
     FIGURES["live prometheus"] = f"{version}: {len(groups)} groups, {len(loaded)} rules loaded, all health ok"
+
+
+def rule_names(url: str) -> set[str]:
+    answer = get_json(f"{url}/api/v1/rules") or {}
+    groups = answer.get("data", {}).get("groups", []) if answer.get("status") == "success" else []
+    return {rule["name"] for group in groups for rule in group["rules"]}
+
+
+def test_a_real_prometheus_picks_up_a_changed_rule_file_without_a_restart(live_prometheus, tmp_path):
+    """The flags the StatefulSet runs with make Prometheus reload changed rule files by itself, which
+    is why a rule change is a ConfigMap update and not a restart (the test runs a 1 s check
+    interval instead of the StatefulSet's 30 s)."""
+    url, log = live_prometheus
+    deadline = time.monotonic() + LIVE_TIMEOUT_SECONDS
+    while time.monotonic() < deadline and not rule_names(url):
+        time.sleep(0.5)
+    before = rule_names(url)
+    assert before and "KeelsonReloadProbe" not in before, log.read_text()[-3000:]
+    build = get_json(f"{url}/api/v1/status/runtimeinfo") or {}
+    started = build.get("data", {}).get("startTime")
+    rules_dir = tmp_path / "rules"  # where live_prometheus wrote the rule files its config globs
+    probe = {"groups": [{"name": "keelson.reload-probe", "rules": [{"alert": "KeelsonReloadProbe", "expr": "vector(1)"}]}]}
+    (rules_dir / "reload-probe.rules.yaml").write_text(to_yaml(probe))
+    while time.monotonic() < deadline and "KeelsonReloadProbe" not in rule_names(url):
+        time.sleep(0.5)
+    after = rule_names(url)
+    assert "KeelsonReloadProbe" in after and before <= after, (
+        f"prometheus did not load the new rule file within {LIVE_TIMEOUT_SECONDS}s:\n{log.read_text()[-3000:]}"
+    )
+    restarted = (get_json(f"{url}/api/v1/status/runtimeinfo") or {}).get("data", {}).get("startTime")
+    assert restarted == started, "prometheus restarted instead of reloading"
+    FIGURES["live prometheus: rule file reloaded without restart"] = f"{len(before)} -> {len(after)} rules"
+

@@ -129,6 +129,8 @@ def loki_config(
             "alertmanager_url": alertmanager_url,
             "enable_api": True,
             "evaluation_interval": "1m",
+            # Rule files are re-read this often, so a rule change needs no restart.
+            "poll_interval": "1m",
             "rule_path": f"{data_dir}/rules-temp",
             "storage": {"type": "local", "local": {"directory": rules_dir}},
             "ring": {"kvstore": {"store": "inmemory"}},

@@ -218,7 +218,9 @@ class LoggingStack(CollectorMixin):
             pod,
             {
                 **scrape_annotations(HTTP_PORT, "/metrics"),
-                "keelson.dev/config-hash": config_digest(self.loki_config, self.loki_rules),
+                # Loki reads its config only at start, so a config change rolls it; the ruler polls
+                # its rule files every minute, so a rule change is a ConfigMap update alone.
+                "keelson.dev/config-hash": config_digest(self.loki_config),
             },
             claims,
             [config_map, rules_map],

@@ -307,20 +307,32 @@ def self_monitoring_config(
     }
 
 
+AUTO_RELOAD_INTERVAL = "30s"
+"""How often Prometheus checks its config and rule files for a change. A mounted ConfigMap's update
+reaches the pod within about a minute (the kubelet's sync period), so a change is live within 90 s."""
+
+
 def prometheus_args(
     config_file: str,
     storage_path: str,
     retention: str,
     listen_address: str = f"0.0.0.0:{PROMETHEUS_PORT}",
+    auto_reload_interval: str = AUTO_RELOAD_INTERVAL,
 ) -> list[str]:
     """Return the prometheus command-line flags.
 
     'retention' (e.g. '7d' in staging, '15d' in production) is a flag because Prometheus has no
-    configuration key for it.
+    configuration key for it. Prometheus re-reads its config and rule files when their checksum
+    changes ('auto-reload-config', checked every AUTO_RELOAD_INTERVAL), so a rule or scrape change
+    reaches it without a restart and without '--web.enable-lifecycle', which would also let anyone
+    who reaches the web port shut it down. A file that fails to load leaves the running config in
+    place and sets prometheus_config_last_reload_successful to 0, which an alert watches.
     """
     return [
         f"--config.file={config_file}",
         f"--storage.tsdb.path={storage_path}",
         f"--storage.tsdb.retention.time={retention}",
         f"--web.listen-address={listen_address}",
+        "--enable-feature=auto-reload-config",
+        f"--config.auto-reload-interval={auto_reload_interval}",
     ]

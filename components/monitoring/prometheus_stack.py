@@ -21,7 +21,7 @@ from ..builders.workload import hardened_container, hardened_pod_spec
 from ..footprint import Footprint, pod_footprint
 from ..models import ComputeResources, ImageReference, KeelsonModel, ResourceRequirements
 from ..network_models import NetworkPeers
-from ..platform import PlatformComponent, StorageSpec, component_labels, config_digest
+from ..platform import PlatformComponent, StorageSpec, component_labels
 from . import operator
 from .prometheus_config import PROMETHEUS_PORT, prometheus_args, prometheus_config
 from .rules import render_rule_files, rule_files
@@ -149,8 +149,9 @@ class PrometheusMixin(PlatformComponent):
             labels,
             spec.replicas,
             pod,
-            # A config or rule change rolls the pods, so what runs is what was reviewed.
-            {"keelson.dev/config-hash": config_digest(config, self.rule_files)},
+            # No config hash: Prometheus reloads its config and rules itself (prometheus_args), so a
+            # scrape or rule change is a ConfigMap update, never a restart of the StatefulSet.
+            {},
             claims,
             [self.prometheus_config, self.prometheus_rules],
         )
