@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from components.monitoring.models import SloObjective
-from components.monitoring.rules import all_rules, render_rule_files, rule_files, slo
+from components.monitoring.rules import all_rules, render_rule_files, rule_files, self_monitoring, slo
 from components.monitoring.rules.helpers import RUNBOOK_BASE_URL, alert
 from conftest import FIGURES
 from prometheus_tools import tool
@@ -118,8 +118,9 @@ def test_every_alert_has_severity_summary_templated_description_and_runbook_url(
             problems.append(f"{name}: severity label {rule['labels'].get('severity')!r}")
         if not annotations.get("summary") or "\n" in annotations["summary"]:
             problems.append(f"{name}: the summary must be one non-empty line")
-        if "{{ $labels." not in annotations.get("description", ""):
-            problems.append(f"{name}: the description must be templated with {{{{ $labels.* }}}}")
+        if not re.search(r"\{\{ \$(labels|externalLabels)\.", annotations.get("description", "")):
+            problems.append(f"{name}: the description must be templated with {{{{ $labels.* }}}} (or, for an alert "
+                            "without labels such as Watchdog, {{{{ $externalLabels.* }}}})")
         if annotations.get("runbook_url") != f"{RUNBOOK_BASE_URL}#{name.lower()}":
             problems.append(f"{name}: runbook_url {annotations.get('runbook_url')!r}")
         if not re.fullmatch(r"[0-9]+[smh]", rule.get("for", "")):
@@ -166,8 +167,16 @@ def test_recording_rules_number_at_least_16_and_are_named_level_metric_operation
     )
 
 
-RAW_METRIC_ALERTS = {"HPAMaxedOut", "CertificateNotReady", "PrometheusTargetDown", "AlertmanagerConfigReloadFailed"}
-"""Alerts on a raw series compared as it is: no aggregation a recording rule could share."""
+RAW_METRIC_ALERTS = {
+    "HPAMaxedOut", "CertificateNotReady", "PrometheusTargetDown", "AlertmanagerConfigReloadFailed",
+    "Watchdog", "PrometheusRuleFailures", "PrometheusErrorSendingAlerts", "PrometheusNotConnectedToAlertmanagers",
+    "PrometheusConfigReloadFailed", "PrometheusTSDBCompactionsFailing", "PrometheusTSDBReloadsFailing",
+    "PrometheusTSDBHeadTruncationsFailing", "PrometheusTSDBWALCorruptions", "PrometheusTargetDiscoveryEmpty",
+    "AlertmanagerFailedToSendAlerts", "AlertmanagerMembersInconsistent",
+    *(guarded.alert for guarded in self_monitoring.GUARDED_JOBS),
+}  # fmt: skip
+"""Alerts on a raw series compared as it is (or one counter's increase, one ratio of two counters of
+the same target): no aggregation a recording rule could share."""
 
 
 def test_alerts_build_on_recording_rules_unless_they_read_one_raw_series():
@@ -245,3 +254,12 @@ def test_alert_helper_rejects_an_unknown_severity_and_a_multi_line_summary():
         alert("X", "up == 0", for_="1m", severity="page", summary="s", description="{{ $labels.job }}")
     with pytest.raises(ValueError, match="one line"):
         alert("X", "up == 0", for_="1m", severity="info", summary="a\nb", description="{{ $labels.job }}")
+
+
+def test_every_scrape_job_the_rules_select_on_has_an_absent_guard():
+    selected = {job for rule in all_rules(objectives_under_test()) for job in re.findall(r'job="([^"]+)"', rule["expr"])}
+    guarded = {guarded.job for guarded in self_monitoring.GUARDED_JOBS}
+    assert selected <= guarded, f"jobs the rules select on without an absent() guard: {sorted(selected - guarded)}"
+    for guard in self_monitoring.ABSENT_ALERTS:
+        assert "absent(" in guard["expr"] and "== 0" in guard["expr"], f"{guard['alert']}: {guard['expr']}"
+

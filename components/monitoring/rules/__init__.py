@@ -3,7 +3,7 @@
     rule_files(objectives)        -> {"apps.rules.yaml": {"groups": [...]}, ...}
     render_rule_files(objectives) -> {"apps.rules.yaml": "<YAML text>", ...}
 
-Each domain module (apps, workloads, storage, certificates, platform) holds its recording rules
+Each domain module (apps, workloads, storage, certificates, platform, self_monitoring) holds its recording rules
 and its alerts; slo builds both from the SloObjective list. The promtool unit tests of every alert
 live beside them in tests/<domain>_test.yaml and load the files by the names returned here.
 """
@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import yaml
 
 from ..models import SloObjective
-from . import apps, certificates, platform, slo, storage, workloads
+from . import apps, certificates, platform, self_monitoring, slo, storage, workloads
 
 STATIC_DOMAINS = {
     "apps": apps.GROUPS,
@@ -23,6 +23,7 @@ STATIC_DOMAINS = {
     "storage": storage.GROUPS,
     "certificates": certificates.GROUPS,
     "platform": platform.GROUPS,
+    "self_monitoring": self_monitoring.GROUPS,
 }
 
 
