@@ -19,6 +19,7 @@ from .alertmanager import (
 from .models import (
     AlertChannels,
     EmailChannel,
+    HeartbeatChannel,
     PagerDutyChannel,
     ScrapedApp,
     SlackChannel,
@@ -33,6 +34,7 @@ __all__ = [
     "AlertChannels",
     "AlertRoutingWarning",
     "EmailChannel",
+    "HeartbeatChannel",
     "PagerDutyChannel",
     "ScrapedApp",
     "SlackChannel",

@@ -285,11 +285,32 @@ class WebhookChannel(KeelsonModel):
     """Token sent as 'Authorization: Bearer', a `secure:` value. Default: none, no such header."""
 
 
+class HeartbeatChannel(KeelsonModel):
+    """A dead man's switch service (healthchecks.io, Dead Man's Snitch, a PagerDuty or Opsgenie
+    heartbeat) that receives the always-firing Watchdog alert and pages when it stops arriving.
+
+    The URL is a credential (anyone holding it can keep the switch quiet), so, like the webhook's,
+    it is a secret Alertmanager reads from the mounted Secret ('url_file'). Resolved notifications
+    are not sent: a "resolved" Watchdog means the pipeline stopped, and must not count as a ping.
+    Configure the service to expect a ping every 'repeatInterval' plus the group interval (1m),
+    with a grace period of at least one more interval.
+    """
+
+    model_config = _HIDE_INPUT
+
+    url: HttpsSecretUrl
+    """The service's https:// ping URL, a `secure:` value (it is the credential). Required."""
+    repeat_interval: PrometheusDuration = "5m"
+    """How often Alertmanager re-sends Watchdog, i.e. the ping period. Default: 5m, short enough for
+    the switch to page within minutes of a broken pipeline, long enough not to flood the service."""
+
+
 class AlertChannels(KeelsonModel):
     """Where alerts go. Every channel is optional; the routing falls back to what is configured.
 
     critical -> PagerDuty + Slack, warning -> Slack, info -> email, and the webhook (if any) gets
-    a copy of everything. See components/monitoring/alertmanager.py for the fallbacks.
+    a copy of everything but Watchdog, which goes to the heartbeat alone. See
+    components/monitoring/alertmanager.py for the fallbacks.
     """
 
     model_config = _HIDE_INPUT
@@ -303,6 +324,10 @@ class AlertChannels(KeelsonModel):
     """Email, for info alerts. Default: none; info alerts then go to Slack."""
     webhook: WebhookChannel | None = None
     """A webhook receiving a copy of every alert. Default: none."""
+    heartbeat: HeartbeatChannel | None = None
+    """The dead man's switch receiving only the always-firing Watchdog alert. Default: none, so
+    Watchdog goes to the 'null' receiver and nobody notices when the alerting pipeline itself stops;
+    production stacks should set it."""
 
     def configured(self) -> list[str]:
         """Return the names of the configured channels."""
