@@ -173,6 +173,7 @@ RAW_METRIC_ALERTS = {
     "PrometheusConfigReloadFailed", "PrometheusTSDBCompactionsFailing", "PrometheusTSDBReloadsFailing",
     "PrometheusTSDBHeadTruncationsFailing", "PrometheusTSDBWALCorruptions", "PrometheusTargetDiscoveryEmpty",
     "AlertmanagerFailedToSendAlerts", "AlertmanagerMembersInconsistent",
+    "KubeNodeNotReady", "KubeNodePressure", "NodeClockSkewDetected", "NodeClockNotSynchronising",
     *(guarded.alert for guarded in self_monitoring.GUARDED_JOBS),
 }  # fmt: skip
 """Alerts on a raw series compared as it is (or one counter's increase, one ratio of two counters of

@@ -3,8 +3,8 @@
     rule_files(objectives)        -> {"apps.rules.yaml": {"groups": [...]}, ...}
     render_rule_files(objectives) -> {"apps.rules.yaml": "<YAML text>", ...}
 
-Each domain module (apps, workloads, storage, certificates, platform, self_monitoring) holds its recording rules
-and its alerts; slo builds both from the SloObjective list. The promtool unit tests of every alert
+Each domain module (apps, workloads, storage, certificates, platform, kubernetes, nodes,
+self_monitoring) holds its recording rules and its alerts; slo builds both from the SloObjective list. The promtool unit tests of every alert
 live beside them in tests/<domain>_test.yaml and load the files by the names returned here.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import yaml
 
 from ..models import SloObjective
-from . import apps, certificates, platform, self_monitoring, slo, storage, workloads
+from . import apps, certificates, kubernetes, nodes, platform, self_monitoring, slo, storage, workloads
 
 STATIC_DOMAINS = {
     "apps": apps.GROUPS,
@@ -23,6 +23,8 @@ STATIC_DOMAINS = {
     "storage": storage.GROUPS,
     "certificates": certificates.GROUPS,
     "platform": platform.GROUPS,
+    "kubernetes": kubernetes.GROUPS,
+    "nodes": nodes.GROUPS,
     "self_monitoring": self_monitoring.GROUPS,
 }
 
