@@ -189,7 +189,7 @@ def test_dashboards_are_valid_grafana_json_with_the_required_panels():
         titles[name] = {panel["title"] for panel in document["panels"] if panel["type"] != "row"}
     assert {
         "Requests / s", "Error rate", "p99 latency", "Active pods", "CPU (% of limit)",
-        "Memory working set", "Request rate by endpoint", "SLO error budget left (7d)",
+        "Memory working set", "Request rate by endpoint", "SLO error budget left (30d)",
     } <= titles["app-overview.json"]
     assert len(titles["platform.json"]) >= 6
     rows = {

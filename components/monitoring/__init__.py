@@ -18,6 +18,7 @@ from .alertmanager import (
 )
 from .models import (
     AlertChannels,
+    CustomSli,
     EmailChannel,
     HeartbeatChannel,
     PagerDutyChannel,
@@ -33,6 +34,7 @@ __all__ = [
     "SECRETS_DIR",
     "AlertChannels",
     "AlertRoutingWarning",
+    "CustomSli",
     "EmailChannel",
     "HeartbeatChannel",
     "PagerDutyChannel",

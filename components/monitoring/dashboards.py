@@ -93,9 +93,9 @@ def app_overview() -> dashboard.Dashboard:
         )
         .with_panel(
             _timeseries(
-                "SLO error budget left (7d)",
+                "SLO error budget left (30d)",
                 "percentunit",
-                f"namespace_app:slo_availability_error_budget:remaining_7d{{{APPS}}}",
+                f"namespace_app:slo_availability_error_budget:remaining_30d{{{APPS}}}",
                 "{{app}} availability",
             )
         )
