@@ -223,6 +223,45 @@ def test_every_panel_query_uses_a_recorded_or_scraped_series():
     assert not unknown, "panels query series nothing records or scrapes:\n" + "\n".join(unknown)
 
 
+# -- remote_write -------------------------------------------------------------------------------
+
+
+def test_remote_write_credentials_go_to_a_mounted_secret_and_egress_opens_only_their_port():
+    config = harness.stack_config("production")
+    remote = {"name": "mimir", "url": "https://mimir.example.com:8443/api/v1/push", "username": "tenant-1",
+              "password": "remote-SECRET-password"}  # fmt: skip
+    config["keelson:monitoring"] = {
+        **config["keelson:monitoring"],
+        "prometheus": {**config["keelson:monitoring"]["prometheus"], "remoteWrite": [remote]},
+    }
+    # The engine marks the whole key secret when a field below it is `secure:`.
+    secret_keys = [*harness.stack_secret_keys("production"), "keelson:monitoring"]
+    registered = harness.run_program("production", config=config, secret_keys=secret_keys)
+    prometheus_yml = _in_monitoring(registered, "ConfigMap")["prometheus-config"].manifest["data"]["prometheus.yml"]
+    assert "SECRET" not in prometheus_yml, "the remote_write password reached the ConfigMap"
+    (target,) = yaml.safe_load(prometheus_yml)["remote_write"]
+    assert target["basic_auth"] == {"username": "tenant-1", "password_file": "/etc/prometheus/remote-write/mimir-password"}
+    secret = _in_monitoring(registered, "Secret")["prometheus-remote-write"]
+    assert set(secret.manifest["stringData"]) == {"mimir-password"}
+    pod = _in_monitoring(registered, "StatefulSet")["prometheus"].manifest["spec"]["template"]["spec"]
+    assert {"name": "remote-write", "secret": {"secretName": "prometheus-remote-write", "defaultMode": 0o440}} in pod["volumes"]
+    mounts = pod["containers"][0]["volumeMounts"]
+    assert {"name": "remote-write", "mountPath": "/etc/prometheus/remote-write", "readOnly": True} in mounts
+    egress = _in_monitoring(registered, "NetworkPolicy")["prometheus"].manifest["spec"]["egress"]
+    outside = [rule for rule in egress if any(peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for peer in rule["to"])]
+    assert [rule["ports"] for rule in outside] == [[{"protocol": "TCP", "port": 8443}]]
+
+
+def test_without_remote_write_prometheus_reaches_nothing_outside_the_cluster(program_resources):
+    for stack, registered in program_resources.items():
+        policies = _in_monitoring(registered, "NetworkPolicy")
+        if "prometheus" not in policies:
+            continue
+        egress = policies["prometheus"].manifest["spec"]["egress"]
+        assert not any(peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for rule in egress for peer in rule["to"]), stack
+        assert "prometheus-remote-write" not in _in_monitoring(registered, "Secret"), stack
+
+
 # -- operator mode ------------------------------------------------------------------------------
 
 
