@@ -318,3 +318,12 @@ def test_every_scrape_job_the_rules_select_on_has_an_absent_guard():
     for guard in self_monitoring.ABSENT_ALERTS:
         assert "absent(" in guard["expr"] and "== 0" in guard["expr"], f"{guard['alert']}: {guard['expr']}"
 
+
+
+def test_the_readme_alerts_table_names_every_alert_and_every_rule_file():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Alerts\n", 1)[1].split("\n## ", 1)[0]
+    missing = sorted({rule["alert"] for rule in alerts()} - set(re.findall(r"`(\w+)`", section)))
+    assert not missing, f"README's Alerts table lacks: {missing}"
+    files = sorted(set(rule_files(objectives_under_test())) - set(re.findall(r"`([a-z_]+\.rules\.yaml)`", section)))
+    assert not files, f"README's Alerts table lacks the rule files: {files}"
