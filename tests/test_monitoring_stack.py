@@ -312,7 +312,7 @@ def test_operator_mode_service_monitors_give_the_labels_the_rules_use(operator_m
     assert (endpoint["port"], endpoint["interval"]) == ("metrics", "5s")
     assert {"action": "replace", "targetLabel": "job", "replacement": "keelson-app/keelson-production/api"} in endpoint["relabelings"]
     assert monitors["keelson-production-worker"]["spec"]["endpoints"][0]["interval"] == "10s"
-    assert {"prometheus", "alertmanager", "grafana", "keelson-kubelet", "keelson-kube-state-metrics"} <= set(monitors)
+    assert {"prometheus", "alertmanager", "grafana", "keelson-apiserver", "keelson-kubelet", "keelson-kube-state-metrics"} <= set(monitors)
 
 
 def test_operator_mode_objects_validate_against_the_prometheus_operator_crds(operator_mode_production, crd_validators):
@@ -383,3 +383,24 @@ def test_promtool_accepts_the_prometheus_config_and_rules_each_stack_deploys(pro
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(list(rules_dir.iterdir()))} rule files found" in result.stdout + result.stderr
+
+
+JOBS_ADDED_ELSEWHERE = {"node-exporter"}
+"""Guarded jobs whose scrape job and exporter come with the exporters work, not with this config."""
+
+
+def test_every_job_the_rules_guard_is_scraped_in_both_modes(operator_mode_production):
+    from components.monitoring.prometheus_config import prometheus_config
+    from components.monitoring.rules.self_monitoring import GUARDED_JOBS
+
+    guarded = {guarded.job for guarded in GUARDED_JOBS} - JOBS_ADDED_ELSEWHERE
+    raw = {job["job_name"] for job in prometheus_config()["scrape_configs"]}
+    assert guarded <= raw, f"guarded jobs the raw config never scrapes: {sorted(guarded - raw)}"
+    operated = {
+        relabel["replacement"]
+        for monitor in _custom(operator_mode_production, "ServiceMonitor").values()
+        for endpoint in monitor["spec"]["endpoints"]
+        for relabel in endpoint.get("relabelings", [])
+        if relabel.get("targetLabel") == "job"
+    }
+    assert guarded <= operated, f"guarded jobs no ServiceMonitor scrapes: {sorted(guarded - operated)}"

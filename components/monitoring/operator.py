@@ -72,9 +72,10 @@ def component_service_monitor_spec(
 
 
 def cluster_service_monitor_specs() -> dict[str, dict[str, Any]]:
-    """Return the ServiceMonitors of the cluster sources the workload rules read: the kubelet
-    (and its cAdvisor endpoint, job 'cadvisor') through the kube-system/kubelet Service the operator
-    maintains, and kube-state-metrics wherever it runs."""
+    """Return the ServiceMonitors of the cluster sources the rules read: the API server (job
+    'apiserver') through the default/kubernetes Service, the kubelet (and its cAdvisor endpoint,
+    job 'cadvisor') through the kube-system/kubelet Service the operator maintains, and
+    kube-state-metrics wherever it runs."""
     kubelet_endpoint = {
         "port": "https-metrics",
         "scheme": "https",
@@ -83,6 +84,19 @@ def cluster_service_monitor_specs() -> dict[str, dict[str, Any]]:
         "honorLabels": True,
     }
     return {
+        "keelson-apiserver": {
+            "namespaceSelector": {"matchNames": ["default"]},
+            "selector": {"matchLabels": {"component": "apiserver", "provider": "kubernetes"}},
+            "endpoints": [
+                {
+                    "port": "https",
+                    "scheme": "https",
+                    "bearerTokenFile": kubelet_endpoint["bearerTokenFile"],
+                    "tlsConfig": {**kubelet_endpoint["tlsConfig"], "serverName": "kubernetes"},
+                    "relabelings": [_job("apiserver")],
+                }
+            ],
+        },
         "keelson-kubelet": {
             "namespaceSelector": {"matchNames": ["kube-system"]},
             "selector": {"matchLabels": {"app.kubernetes.io/name": "kubelet"}},
