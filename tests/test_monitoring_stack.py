@@ -252,6 +252,32 @@ def test_remote_write_credentials_go_to_a_mounted_secret_and_egress_opens_only_t
     assert [rule["ports"] for rule in outside] == [[{"protocol": "TCP", "port": 8443}]]
 
 
+def test_in_operator_mode_remote_write_credentials_are_secret_key_references(crd_validators):
+    from crd_schemas import crd_errors
+
+    config = harness.stack_config("production")
+    remote = {"name": "mimir", "url": "https://mimir.example.com/api/v1/push", "username": "tenant-1",
+              "password": "remote-SECRET-password"}  # fmt: skip
+    config["keelson:monitoring"] = {
+        **config["keelson:monitoring"],
+        "operatorMode": True,
+        "prometheus": {**config["keelson:monitoring"]["prometheus"], "remoteWrite": [remote]},
+    }
+    registered = harness.run_program("production", config=config, secret_keys=[*harness.stack_secret_keys("production"), "keelson:monitoring"])
+    (prometheus,) = _custom(registered, "Prometheus").values()
+    reference = {"name": "prometheus-remote-write"}
+    assert prometheus["spec"]["remoteWrite"] == [
+        {"name": "mimir", "url": "https://mimir.example.com/api/v1/push",
+         "basicAuth": {"username": {**reference, "key": "mimir-username"}, "password": {**reference, "key": "mimir-password"}}}
+    ]  # fmt: skip
+    assert "SECRET" not in json.dumps(prometheus)
+    assert not crd_errors(crd_validators, prometheus), crd_errors(crd_validators, prometheus)
+    secret = _in_monitoring(registered, "Secret")["prometheus-remote-write"]
+    assert set(secret.manifest["stringData"]) == {"mimir-username", "mimir-password"}
+    egress = _in_monitoring(registered, "NetworkPolicy")["prometheus"].manifest["spec"]["egress"]
+    assert any(peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for rule in egress for peer in rule["to"])
+
+
 def test_without_remote_write_prometheus_reaches_nothing_outside_the_cluster(program_resources):
     for stack, registered in program_resources.items():
         policies = _in_monitoring(registered, "NetworkPolicy")

@@ -699,7 +699,3 @@ def test_a_bad_remote_write_url_names_its_key_value_and_what_is_allowed_before_a
         "keelson:monitoring.prometheus.remoteWrite[0]",
         "remote_write target 'mimir' has no credentials; allowed: 'username' and 'password', or 'bearerToken'",
     ], keys={"keelson:monitoring"})  # fmt: skip
-    check("production", lambda raw: (remote({"url": "https://m.keelson.dev", "bearerToken": BEARER_TOKEN})(raw),
-                                     raw["monitoring"].update(operatorMode=True)), [
-        "'prometheus.remoteWrite' (mimir) cannot be combined with 'operatorMode' (true) yet",
-    ], keys={"keelson:monitoring"})  # fmt: skip

@@ -126,8 +126,10 @@ def prometheus_spec(
     storage_class: str | None,
     storage_size: str,
     placement: dict[str, Any] | None = None,
+    remote_write: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Return the spec of the `Prometheus` resource the operator turns into a StatefulSet."""
+    """Return the spec of the `Prometheus` resource the operator turns into a StatefulSet
+    ('remote_write': remote_write.operator_remote_write(), credentials as Secret key references)."""
     spec: dict[str, Any] = {
         "image": image,
         "version": image_version(image),
@@ -148,6 +150,8 @@ def prometheus_spec(
             ]
         },
     }
+    if remote_write:
+        spec["remoteWrite"] = remote_write
     if storage_class is not None:
         spec["storage"] = {
             "volumeClaimTemplate": {

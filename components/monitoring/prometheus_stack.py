@@ -27,7 +27,7 @@ from . import operator
 from .prometheus_config import PROMETHEUS_PORT, prometheus_args, prometheus_config
 from .remote_write import SECRET_NAME as REMOTE_WRITE_SECRET
 from .remote_write import SECRETS_DIR as REMOTE_WRITE_SECRETS_DIR
-from .remote_write import RemoteWriteTarget, check_unique_names, remote_write_secret_data
+from .remote_write import RemoteWriteTarget, check_unique_names, operator_remote_write, remote_write_secret_data
 from .rules import render_rule_files, rule_files
 
 if TYPE_CHECKING:
@@ -141,17 +141,9 @@ class PrometheusMixin(PlatformComponent):
             {"name": "data", "mountPath": "/prometheus"},
         ]
         depends: list[pulumi.Resource] = [self.prometheus_config, self.prometheus_rules]
-        credentials = remote_write_secret_data(spec.remote_write)
-        if credentials:
-            depends.append(
-                k8s.core.v1.Secret(
-                    f"{name}-prometheus-remote-write",
-                    metadata=self._metadata(REMOTE_WRITE_SECRET, labels),
-                    type="Opaque",
-                    string_data={key: pulumi.Output.secret(value.get_secret_value()) for key, value in credentials.items()},
-                    opts=self._child,
-                )
-            )
+        secret = self._remote_write_secret(name, labels, spec.remote_write)
+        if secret is not None:
+            depends.append(secret)
             volumes.append({"name": "remote-write", "secret": {"secretName": REMOTE_WRITE_SECRET, "defaultMode": 0o440}})
             mounts.append({"name": "remote-write", "mountPath": REMOTE_WRITE_SECRETS_DIR, "readOnly": True})
         container = hardened_container(
@@ -186,6 +178,21 @@ class PrometheusMixin(PlatformComponent):
         self._prometheus_network_policy(name, labels, args.network, spec.remote_write)
         self._disruption_budget(name, "prometheus", labels)
         return footprint
+
+    def _remote_write_secret(
+        self, name: str, labels: dict[str, str], targets: Sequence[RemoteWriteTarget], with_usernames: bool = False
+    ) -> k8s.core.v1.Secret | None:
+        """The Secret of the remote_write credentials, or None without targets."""
+        credentials = remote_write_secret_data(targets, with_usernames=with_usernames)
+        if not credentials:
+            return None
+        return k8s.core.v1.Secret(
+            f"{name}-prometheus-remote-write",
+            metadata=self._metadata(REMOTE_WRITE_SECRET, labels),
+            type="Opaque",
+            string_data={key: pulumi.Output.secret(value.get_secret_value()) for key, value in credentials.items()},
+            opts=self._child,
+        )
 
     def _prometheus_operator_objects(self, name: str, args: MonitoringStackArgs, labels: dict[str, str]) -> Footprint:
         """Operator mode: the Prometheus resource, one PrometheusRule per rule file, ServiceMonitors."""
@@ -227,6 +234,7 @@ class PrometheusMixin(PlatformComponent):
             )
         for monitor_name, monitor_spec in operator.cluster_service_monitor_specs().items():
             custom(f"servicemonitor-{monitor_name}", "ServiceMonitor", monitor_name, monitor_spec)
+        self._remote_write_secret(name, labels, spec.remote_write, with_usernames=True)
         resources = hardened_container("prometheus", spec.image, spec.resources)["resources"]
         custom(
             "prometheus",
@@ -251,10 +259,11 @@ class PrometheusMixin(PlatformComponent):
                     ).items()
                     if key in ("affinity", "topologySpreadConstraints", "priorityClassName")
                 },
+                remote_write=operator_remote_write(spec.remote_write),
             ),
         )
         footprint = pod_footprint({"containers": [{"resources": resources}]}, spec.replicas)
-        self._prometheus_network_policy(name, labels, args.network)
+        self._prometheus_network_policy(name, labels, args.network, spec.remote_write)
         self._disruption_budget(name, "prometheus", labels)
         return footprint
 

@@ -3,6 +3,7 @@
     RemoteWriteTarget                  -> one endpoint with its credentials (validated stack config)
     remote_write_config(targets)       -> the 'remote_write' section of prometheus.yml (no credential)
     remote_write_secret_data(targets)  -> {file name: secret} for the Secret mounted at SECRETS_DIR
+    operator_remote_write(targets)     -> the Prometheus resource's 'remoteWrite' (operator mode)
 
 Credentials never enter the configuration: Prometheus reads them from files of a mounted
 Kubernetes Secret ('basic_auth.password_file', 'authorization.credentials_file'), re-reading them
@@ -144,12 +145,39 @@ def remote_write_config(targets: Sequence[RemoteWriteTarget], secrets_dir: str =
     return section
 
 
-def remote_write_secret_data(targets: Sequence[RemoteWriteTarget]) -> dict[str, SecretStr]:
-    """Return {file name: credential} for the Secret mounted at SECRETS_DIR (values stay SecretStr)."""
+def remote_write_secret_data(
+    targets: Sequence[RemoteWriteTarget], *, with_usernames: bool = False
+) -> dict[str, SecretStr]:
+    """Return {file name: credential} for the Secret mounted at SECRETS_DIR (values stay SecretStr).
+
+    'with_usernames' adds '<name>-username' keys: prometheus-operator takes even the basic-auth
+    user from a Secret key, not from the spec.
+    """
     data: dict[str, SecretStr] = {}
     for target in targets:
         if target.bearer_token is not None:
             data[f"{target.name}-bearer-token"] = target.bearer_token
         elif target.password is not None:
             data[f"{target.name}-password"] = target.password
+            if with_usernames and target.username is not None:
+                data[f"{target.name}-username"] = SecretStr(target.username)
     return data
+
+
+def operator_remote_write(targets: Sequence[RemoteWriteTarget]) -> list[dict[str, Any]]:
+    """Return the 'remoteWrite' of the Prometheus resource: credentials as keys of SECRET_NAME.
+    Ref: https://prometheus-operator.dev/docs/api-reference/api/#monitoring.coreos.com/v1.RemoteWriteSpec"""
+    check_unique_names(targets)
+
+    def key(target: RemoteWriteTarget, credential: str) -> dict[str, str]:
+        return {"name": SECRET_NAME, "key": f"{target.name}-{credential}"}
+
+    section = []
+    for target in targets:
+        entry: dict[str, Any] = {"name": target.name, "url": target.url}
+        if target.bearer_token is not None:
+            entry["authorization"] = {"type": "Bearer", "credentials": key(target, "bearer-token")}
+        else:
+            entry["basicAuth"] = {"username": key(target, "username"), "password": key(target, "password")}
+        section.append(entry)
+    return section

@@ -99,16 +99,6 @@ class MonitoringStackArgs(KeelsonModel):
         return self
 
     @model_validator(mode="after")
-    def _remote_write_needs_the_plain_statefulset(self) -> MonitoringStackArgs:
-        if self.operator_mode and self.prometheus.remote_write:
-            names = ", ".join(target.name for target in self.prometheus.remote_write)
-            raise ValueError(
-                f"'prometheus.remoteWrite' ({names}) cannot be combined with 'operatorMode' (true) yet: the "
-                "Prometheus resource would need the credentials as Secret key references; remove one of them"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _workloads_fit_the_limit_range(self) -> MonitoringStackArgs:
         check_limit_range_ratios(
             [(owner, getattr(self, owner).resources) for owner in ("prometheus", "alertmanager", "grafana")],
