@@ -1,10 +1,16 @@
 """Alertmanager configuration: amtool accepts it for no, one and every channel; routing follows
-severity with sensible fallbacks; inhibition and grouping follow the policy; and no credential is
-ever written into the config, only into the Secret's files."""
+severity with sensible fallbacks and sends Watchdog to the heartbeat alone; inhibition and grouping
+follow the policy; no credential is ever written into the config, only into the Secret's files; and
+a real alertmanager runs it and exposes every metric the rules read."""
 
 from __future__ import annotations
 
+import re
+import socket
 import subprocess
+import time
+import urllib.error
+import urllib.request
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,7 +27,7 @@ from components.monitoring.alertmanager import (
     routing_warnings,
 )
 from components.monitoring.models import AlertChannels
-from components.monitoring.rules import to_yaml
+from components.monitoring.rules import all_rules, to_yaml
 from conftest import FIGURES
 from prometheus_tools import ALERTMANAGER_VERSION, tool
 
@@ -300,3 +306,48 @@ def test_the_webhook_url_never_prints():
 def test_the_rendered_config_is_yaml_of_the_config_data():
     config = build(CASES["every channel"])
     assert yaml.safe_load(to_yaml(config)) == config
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_real_alertmanager_runs_the_config_and_exposes_every_metric_the_rules_read(tmp_path):
+    """The alertmanager 0.28.1 binary loads the 'every channel' config (heartbeat included) as a
+    one-member cluster, and its /metrics has every alertmanager_* series the rules select."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    channels = AlertChannels.model_validate(CASES["every channel"])
+    for key, value in alertmanager_secret_data(channels).items():
+        (secrets / key).write_text(value.get_secret_value())
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(to_yaml(build(CASES["every channel"], secrets_dir=str(secrets))))
+    web, cluster = _free_port(), _free_port()
+    log = tmp_path / "alertmanager.log"
+    command = [
+        tool("alertmanager"), f"--config.file={config}", f"--storage.path={tmp_path / 'data'}",
+        f"--web.listen-address=127.0.0.1:{web}", f"--cluster.listen-address=127.0.0.1:{cluster}",
+        f"--cluster.advertise-address=127.0.0.1:{cluster}",
+    ]  # fmt: skip
+    with log.open("w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        exposed: set[str] = set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "alertmanager_cluster_members" not in exposed:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{web}/metrics", timeout=2) as response:  # noqa: S310
+                    text = response.read().decode()
+                exposed = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")}
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.3)
+        assert exposed, f"alertmanager never served /metrics:\n{log.read_text()[-3000:]}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    used = {name for rule in all_rules() for name in re.findall(r"\b(alertmanager_[a-z_]+)\b", rule["expr"])}
+    assert used, "the rules read no alertmanager_* metric"
+    assert used <= exposed, f"rules read metrics alertmanager {ALERTMANAGER_VERSION} does not expose: {sorted(used - exposed)}"
+    FIGURES["live alertmanager"] = f"{ALERTMANAGER_VERSION}: {len(used)} alertmanager_* metrics the rules read, all exposed"
