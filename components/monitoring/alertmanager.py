@@ -9,13 +9,13 @@ Routing: critical -> PagerDuty + Slack (repeat every 4h), warning -> Slack, info
 everything. The always-firing Watchdog alert (rules/self_monitoring.py) is routed first and alone:
 to the heartbeat receiver (a dead man's switch service), re-sent every 'repeatInterval', or, when
 no heartbeat is configured, to the 'null' receiver, so that an alert firing by design never
-reaches Slack, email or the webhook. A channel that is not configured produces no receiver; its severity falls back to the
-next sensible channel (critical: email; warning: email; info: Slack) and never to PagerDuty, so a
-missing Slack does not turn warnings into pages.
+reaches Slack, email or the webhook. A channel that is not configured produces no receiver; its
+severity falls back to the next sensible channel (critical: email; warning: email; info: Slack)
+and never to PagerDuty, so a missing Slack does not turn warnings into pages.
 
 Credentials are read by Alertmanager from files ('api_url_file', 'routing_key_file',
-'auth_password_file', the webhook's and the heartbeat's 'url_file' and 'http_config.authorization.credentials_file'),
-so the config can live in a ConfigMap and only alertmanager_secret_data() goes into a Secret.
+'auth_password_file', the webhook's and the heartbeat's 'url_file' and
+'http_config.authorization.credentials_file'), so the config can live in a ConfigMap and only alertmanager_secret_data() goes into a Secret.
 The webhook 'url_file' needs Alertmanager >= 0.26; the stack deploys 0.28.1 and the tests check
 the config with amtool 0.28.1 (tools/bootstrap-prometheus-tools.sh).
 Ref: https://prometheus.io/docs/alerting/latest/configuration/
@@ -190,7 +190,8 @@ def alertmanager_config(channels: AlertChannels, *, secrets_dir: str = SECRETS_D
 
     Receivers are named after the severity they serve ('critical', 'warning', 'info') plus
     'webhook' and 'heartbeat'; with no channel at all the config holds a single receiver, 'null',
-    which is still valid (and takes Watchdog too). Each shortfall is also emitted as an AlertRoutingWarning (see routing_warnings()).
+    which is still valid (and takes Watchdog too). Each shortfall is also emitted as an
+    AlertRoutingWarning (see routing_warnings()).
 
     Inhibition: a critical alert mutes warning and info alerts of the same alertname and
     namespace; AppDown (or WorkerDown) mutes every other alert of that app (same namespace and

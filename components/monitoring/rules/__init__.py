@@ -4,8 +4,9 @@
     render_rule_files(objectives) -> {"apps.rules.yaml": "<YAML text>", ...}
 
 Each domain module (apps, workloads, storage, certificates, platform, kubernetes, nodes,
-self_monitoring) holds its recording rules and its alerts; slo builds both from the SloObjective list. The promtool unit tests of every alert
-live beside them in tests/<domain>_test.yaml and load the files by the names returned here.
+self_monitoring) holds its recording rules and its alerts; slo builds both from the SloObjective
+list. The promtool unit tests of every alert live beside them in tests/<domain>_test.yaml and load
+the files by the names returned here.
 """
 
 from __future__ import annotations

@@ -70,7 +70,9 @@ ALERTS = [
         "KubeNodePressure",
         f"""
         max by (node, condition) (
-          kube_node_status_condition{{%(kube_state_metrics)s, condition=~"{'|'.join(PRESSURE_CONDITIONS)}", status="true"}}
+          kube_node_status_condition{{
+            %(kube_state_metrics)s, condition=~"{'|'.join(PRESSURE_CONDITIONS)}", status="true"
+          }}
         ) == 1
         """,
         for_="5m",
@@ -86,9 +88,15 @@ ALERTS = [
     alert(
         "NodeClockSkewDetected",
         """
-        (node_timex_offset_seconds{%(node_exporter)s} > 0.05 and deriv(node_timex_offset_seconds{%(node_exporter)s}[5m]) >= 0)
+        (
+          node_timex_offset_seconds{%(node_exporter)s} > 0.05
+          and deriv(node_timex_offset_seconds{%(node_exporter)s}[5m]) >= 0
+        )
         or
-        (node_timex_offset_seconds{%(node_exporter)s} < -0.05 and deriv(node_timex_offset_seconds{%(node_exporter)s}[5m]) <= 0)
+        (
+          node_timex_offset_seconds{%(node_exporter)s} < -0.05
+          and deriv(node_timex_offset_seconds{%(node_exporter)s}[5m]) <= 0
+        )
         """,
         for_="10m",
         severity="warning",
