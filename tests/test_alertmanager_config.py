@@ -203,7 +203,7 @@ def test_inhibition_mutes_lower_severities_and_the_other_alerts_of_a_down_app():
     assert {
         "source_matchers": ['severity="critical"'],
         "target_matchers": ['severity=~"warning|info"'],
-        "equal": ["alertname", "namespace"],
+        "equal": ["alertname", "namespace", "app", "sli", "persistentvolumeclaim", "node", "instance", "mountpoint"],
     } in rules
     app_down = next(rule for rule in rules if any("AppDown" in matcher for matcher in rule["source_matchers"]))
     assert app_down["equal"] == ["namespace", "app"]
@@ -351,3 +351,29 @@ def test_a_real_alertmanager_runs_the_config_and_exposes_every_metric_the_rules_
     assert used, "the rules read no alertmanager_* metric"
     assert used <= exposed, f"rules read metrics alertmanager {ALERTMANAGER_VERSION} does not expose: {sorted(used - exposed)}"
     FIGURES["live alertmanager"] = f"{ALERTMANAGER_VERSION}: {len(used)} alertmanager_* metrics the rules read, all exposed"
+
+
+def test_a_critical_alert_mutes_only_the_warnings_about_the_same_object():
+    """Every pair of alerts sharing a name across severities: the critical one mutes the warning
+    about the same object (the inhibition's 'equal' labels agree) and no other."""
+    from components.monitoring.models import SloObjective
+
+    (rule,) = [r for r in build(CASES["every channel"])["inhibit_rules"] if r["source_matchers"] == ['severity="critical"']]
+    rules = [r for r in all_rules([SloObjective(app="api", namespace="p"), SloObjective(app="web", namespace="p")]) if "alert" in r]
+    by_name: dict[str, set[str]] = {}
+    for alert in rules:
+        by_name.setdefault(alert["alert"], set()).add(alert["labels"]["severity"])
+    paired = sorted(name for name, severities in by_name.items() if {"critical", "warning"} <= severities)
+    assert paired, "no alert has both severities"
+    # Labels each paired alert carries besides its static ones: what tells two objects apart.
+    object_labels = {
+        "PersistentVolumeFillingUp": {"persistentvolumeclaim"},
+        "NodeFilesystemSpaceFillingUp": {"instance", "mountpoint"},
+        "KubeClientCertificateExpiration": set(),
+        "SLOAvailabilityErrorBudgetBurn": {"app"},
+        "SLOLatencyErrorBudgetBurn": {"app"},
+    }
+    assert set(paired) <= set(object_labels), f"pairs without a documented object: {set(paired) - set(object_labels)}"
+    for name in paired:
+        missing = object_labels[name] - set(rule["equal"])
+        assert not missing, f"a critical {name} would mute the warnings of other objects: 'equal' lacks {missing}"

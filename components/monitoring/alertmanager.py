@@ -52,6 +52,11 @@ CRITICAL_REPEAT_INTERVAL = "4h"
 """An unresolved page is repeated every 4 hours; anything else twice a day."""
 
 NULL_RECEIVER = "null"
+SAME_OBJECT = ["alertname", "namespace", "app", "sli", "persistentvolumeclaim", "node", "instance", "mountpoint"]
+"""Labels a critical alert shares with the warnings it mutes: the same alert about the same object.
+Alertmanager counts a label missing on both sides as equal, so alertname and namespace alone would
+let a critical alert about one node's filesystem (no namespace label) mute the warnings of every
+other node, and one app's SLO page mute another app's tickets in the same namespace."""
 HEARTBEAT_RECEIVER = "heartbeat"
 HEARTBEAT_GROUP_INTERVAL = "1m"
 """How often the Watchdog group is checked for a due re-send: the ping period is 'repeatInterval'
@@ -193,9 +198,10 @@ def alertmanager_config(channels: AlertChannels, *, secrets_dir: str = SECRETS_D
     which is still valid (and takes Watchdog too). Each shortfall is also emitted as an
     AlertRoutingWarning (see routing_warnings()).
 
-    Inhibition: a critical alert mutes warning and info alerts of the same alertname and
-    namespace; AppDown (or WorkerDown) mutes every other alert of that app (same namespace and
-    'app' label, see components/monitoring/rules/helpers.py).
+    Inhibition: a critical alert mutes warning and info alerts of the same alertname about the
+    same object (SAME_OBJECT: namespace, app, SLI, volume claim, node, instance, mount point);
+    AppDown (or WorkerDown) mutes every other alert of that app (same namespace and 'app' label,
+    see components/monitoring/rules/helpers.py).
     """
     for message in routing_warnings(channels):
         warnings.warn(message, AlertRoutingWarning, stacklevel=2)
@@ -246,7 +252,7 @@ def alertmanager_config(channels: AlertChannels, *, secrets_dir: str = SECRETS_D
             {
                 "source_matchers": ['severity="critical"'],
                 "target_matchers": ['severity=~"warning|info"'],
-                "equal": ["alertname", "namespace"],
+                "equal": list(SAME_OBJECT),
             },
             {
                 "source_matchers": [f'alertname=~"{APP_DOWN_ALERTS}"'],
