@@ -172,6 +172,7 @@ RAW_METRIC_ALERTS = {
     "Watchdog", "PrometheusRuleFailures", "PrometheusErrorSendingAlerts", "PrometheusNotConnectedToAlertmanagers",
     "PrometheusConfigReloadFailed", "PrometheusTSDBCompactionsFailing", "PrometheusTSDBReloadsFailing",
     "PrometheusTSDBHeadTruncationsFailing", "PrometheusTSDBWALCorruptions", "PrometheusTargetDiscoveryEmpty",
+    "PrometheusRemoteStorageFailures", "PrometheusRemoteWriteBehind",
     "AlertmanagerFailedToSendAlerts", "AlertmanagerMembersInconsistent",
     "KubeNodeNotReady", "KubeNodePressure", "NodeClockSkewDetected", "NodeClockNotSynchronising",
     *(guarded.alert for guarded in self_monitoring.GUARDED_JOBS),

@@ -32,7 +32,7 @@ from components.monitoring.prometheus_config import (
     prometheus_config,
     self_monitoring_config,
 )
-from components.monitoring.remote_write import RemoteWriteTarget, remote_write_secret_data
+from components.monitoring.remote_write import RemoteWriteTarget, remote_write_config, remote_write_secret_data
 from components.monitoring.rules import render_rule_files, rule_files, to_yaml
 from components.monitoring.rules.helpers import SELECTORS
 from components.monitoring.stack import AlertmanagerSpec, PrometheusSpec
@@ -286,7 +286,15 @@ def live_prometheus(tmp_path) -> Iterator[tuple[str, Path]]:
     port = free_port()
     rules = write_rules(tmp_path)
     config = tmp_path / "prometheus.yml"
-    config.write_text(to_yaml(self_monitoring_config(port, rules_dir=str(rules), evaluation_interval="2s")))
+    live_config = self_monitoring_config(port, rules_dir=str(rules), evaluation_interval="2s")
+    # A queue to a closed loopback port: its prometheus_remote_storage_* metrics exist (and fail).
+    token = tmp_path / "remote-write-token"
+    token.write_text("not-a-real-token")
+    live_config["remote_write"] = remote_write_config(
+        [RemoteWriteTarget(name="live", url=f"http://127.0.0.1:{free_port()}/push", bearer_token="x")], str(tmp_path)
+    )
+    live_config["remote_write"][0]["authorization"]["credentials_file"] = str(token)
+    config.write_text(to_yaml(live_config))
     log = tmp_path / "prometheus.log"
     flags = prometheus_args(str(config), str(tmp_path / "data"), "1h", listen_address=f"127.0.0.1:{port}")
     with log.open("w") as output:

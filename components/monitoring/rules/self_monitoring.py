@@ -4,7 +4,8 @@
   service) that pages when the pings stop, i.e. when Prometheus, Alertmanager or the path between
   them is broken (see components/monitoring/alertmanager.py);
 - Prometheus failing to evaluate rules, to reach Alertmanager, to reload its configuration, to
-  compact or truncate its TSDB, or discovering no target for a scrape job;
+  compact or truncate its TSDB, to keep up with its remote_write endpoints, or discovering no
+  target for a scrape job;
 - Alertmanager failing to deliver notifications or to see all members of its cluster;
 - absent() guards: a scrape job the rules depend on that has no target up is an alert, not the
   silence of every alert built on it.
@@ -154,6 +155,46 @@ PROMETHEUS_ALERTS = [
         description="""
         Prometheus {{ $labels.namespace }}/{{ $labels.pod }} repaired {{ $value | humanize }} WAL
         corruptions in the last hour: the samples after each corruption are lost.
+        """,
+    ),
+    alert(
+        "PrometheusRemoteStorageFailures",
+        """
+        rate(prometheus_remote_storage_samples_failed_total{%(prometheus)s}[5m])
+        /
+        (
+          rate(prometheus_remote_storage_samples_failed_total{%(prometheus)s}[5m])
+          +
+          rate(prometheus_remote_storage_samples_total{%(prometheus)s}[5m])
+        )
+        > 0.01
+        """,
+        for_="15m",
+        severity="warning",
+        summary="Prometheus fails to send samples to a remote_write endpoint.",
+        description="""
+        Prometheus {{ $labels.namespace }}/{{ $labels.pod }} failed to send
+        {{ $value | humanizePercentage }} of its samples to {{ $labels.remote_name }}
+        ({{ $labels.url }}) over the last 5 minutes; they are dropped, not retried.
+        """,
+    ),
+    alert(
+        "PrometheusRemoteWriteBehind",
+        """
+        (
+          max_over_time(prometheus_remote_storage_highest_timestamp_in_seconds{%(prometheus)s}[5m])
+          - ignoring (remote_name, url) group_right ()
+          max_over_time(prometheus_remote_storage_queue_highest_sent_timestamp_seconds{%(prometheus)s}[5m])
+        )
+        > 120
+        """,
+        for_="15m",
+        severity="warning",
+        summary="Prometheus' remote_write queue is more than 2 minutes behind.",
+        description="""
+        The remote_write queue {{ $labels.remote_name }} ({{ $labels.url }}) of Prometheus
+        {{ $labels.namespace }}/{{ $labels.pod }} is {{ $value | humanizeDuration }} behind; samples it
+        has not sent when the WAL is truncated are lost.
         """,
     ),
     alert(
