@@ -1,10 +1,16 @@
 """Alertmanager configuration: amtool accepts it for no, one and every channel; routing follows
-severity with sensible fallbacks; inhibition and grouping follow the policy; and no credential is
-ever written into the config, only into the Secret's files."""
+severity with sensible fallbacks and sends Watchdog to the heartbeat alone; inhibition and grouping
+follow the policy; no credential is ever written into the config, only into the Secret's files; and
+a real alertmanager runs it and exposes every metric the rules read."""
 
 from __future__ import annotations
 
+import re
+import socket
 import subprocess
+import time
+import urllib.error
+import urllib.request
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,7 +27,7 @@ from components.monitoring.alertmanager import (
     routing_warnings,
 )
 from components.monitoring.models import AlertChannels
-from components.monitoring.rules import to_yaml
+from components.monitoring.rules import all_rules, to_yaml
 from conftest import FIGURES
 from prometheus_tools import ALERTMANAGER_VERSION, tool
 
@@ -30,7 +36,8 @@ ROUTING_KEY = "R0UTINGKEYSECRET0000000000000001"
 SMTP_PASSWORD = "smtp-SECRET-0001"
 WEBHOOK_URL = "https://incidents.example.com/hooks/alertmanager/webhook-SECRET-path?token=webhook-SECRET-query"
 WEBHOOK_TOKEN = "webhook-SECRET-0001"
-SECRET_VALUES = (SLACK_URL, ROUTING_KEY, SMTP_PASSWORD, WEBHOOK_URL, WEBHOOK_TOKEN)
+HEARTBEAT_URL = "https://hc-ping.example.com/heartbeat-SECRET-uuid"
+SECRET_VALUES = (SLACK_URL, ROUTING_KEY, SMTP_PASSWORD, WEBHOOK_URL, WEBHOOK_TOKEN, HEARTBEAT_URL)
 
 SLACK = {"webhookUrl": SLACK_URL, "channel": "#alerts"}
 PAGERDUTY = {"routingKey": ROUTING_KEY}
@@ -42,12 +49,13 @@ EMAIL = {
     "authPassword": SMTP_PASSWORD,
 }
 WEBHOOK = {"url": WEBHOOK_URL, "bearerToken": WEBHOOK_TOKEN}
+HEARTBEAT = {"url": HEARTBEAT_URL, "repeatInterval": "2m"}
 
 CASES = {
     "no channels": {},
     "slack only": {"slack": SLACK},
     "webhook only, no token": {"webhook": {"url": WEBHOOK_URL}},
-    "every channel": {"slack": SLACK, "pagerduty": PAGERDUTY, "email": EMAIL, "webhook": WEBHOOK},
+    "every channel": {"slack": SLACK, "pagerduty": PAGERDUTY, "email": EMAIL, "webhook": WEBHOOK, "heartbeat": HEARTBEAT},
 }
 
 
@@ -103,11 +111,12 @@ def _file_fields(node: Any) -> list[str]:
 
 
 ROUTED = {
-    "every channel": {"critical": "webhook,critical", "warning": "webhook,warning", "info": "webhook,info"},
-    "slack only": {"critical": "critical", "warning": "warning", "info": "info"},
-    "pagerduty only": {"critical": "critical", "warning": "null", "info": "null"},
-    "no channels": {"critical": "null", "warning": "null", "info": "null"},
+    "every channel": {"critical": "webhook,critical", "warning": "webhook,warning", "info": "webhook,info", "watchdog": "heartbeat"},
+    "slack only": {"critical": "critical", "warning": "warning", "info": "info", "watchdog": "null"},
+    "pagerduty only": {"critical": "critical", "warning": "null", "info": "null", "watchdog": "null"},
+    "no channels": {"critical": "null", "warning": "null", "info": "null", "watchdog": "null"},
 }
+"""case -> {severity of an AppDown alert, or 'watchdog' for Watchdog (severity info): receivers amtool reports}."""
 
 
 @pytest.mark.parametrize("case", ROUTED)
@@ -117,8 +126,9 @@ def test_amtool_routes_each_severity_to_the_expected_receivers(case, tmp_path):
     path = tmp_path / "alertmanager.yml"
     path.write_text(to_yaml(build(channels, secrets_dir=str(tmp_path))))
     for severity, expected in ROUTED[case].items():
+        labels = ["severity=info", "alertname=Watchdog"] if severity == "watchdog" else [f"severity={severity}", "alertname=AppDown"]
         result = subprocess.run(
-            [amtool, "config", "routes", "test", f"--config.file={path}", f"severity={severity}", "alertname=AppDown"],
+            [amtool, "config", "routes", "test", f"--config.file={path}", *labels],
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
@@ -143,9 +153,11 @@ def test_every_credential_is_read_from_the_mounted_secret_directory():
     authorization = webhook["http_config"]["authorization"]
     assert authorization == {"type": "Bearer", "credentials_file": f"{SECRETS_DIR}/webhook-bearer-token"}
     data = alertmanager_secret_data(AlertChannels.model_validate(CASES["every channel"]))
+    (heartbeat,) = by_name["heartbeat"]["webhook_configs"]
+    assert heartbeat == {"url_file": f"{SECRETS_DIR}/heartbeat-url", "send_resolved": False}
     assert set(data) == set(SECRET_KEYS.values())
     assert {key: value.get_secret_value() for key, value in data.items()} == dict(
-        zip(SECRET_KEYS.values(), (SLACK_URL, ROUTING_KEY, SMTP_PASSWORD, WEBHOOK_URL, WEBHOOK_TOKEN))
+        zip(SECRET_KEYS.values(), (SLACK_URL, ROUTING_KEY, SMTP_PASSWORD, WEBHOOK_URL, WEBHOOK_TOKEN, HEARTBEAT_URL))
     )
     assert "SECRET" not in repr(data), "secret values must not print"
 
@@ -160,12 +172,30 @@ def test_routing_sends_critical_to_pagerduty_and_slack_warning_to_slack_info_to_
     assert by_matcher['severity="critical"']["repeat_interval"] == "4h"
     assert by_matcher['severity="warning"']["receiver"] == "warning"
     assert by_matcher['severity="info"']["receiver"] == "info"
-    assert route["routes"][0] == {"receiver": "webhook", "continue": True}, "the webhook gets a copy of everything"
+    assert route["routes"][1] == {"receiver": "webhook", "continue": True}, "the webhook gets a copy of everything"
     by_name = receivers(config)
     assert set(by_name["critical"]) == {"name", "pagerduty_configs", "slack_configs"}
     assert set(by_name["warning"]) == {"name", "slack_configs"}
     assert set(by_name["info"]) == {"name", "email_configs"}
-    assert set(by_name) == {"critical", "warning", "info", "webhook"}
+    assert set(by_name) == {"critical", "warning", "info", "webhook", "heartbeat"}
+
+
+def test_watchdog_goes_first_and_only_to_the_heartbeat_pinging_every_repeat_interval():
+    watchdog = build(CASES["every channel"])["route"]["routes"][0]
+    assert watchdog == {
+        "receiver": "heartbeat",
+        "matchers": ['alertname="Watchdog"'],
+        "group_wait": "0s",
+        "group_interval": "1m",
+        "repeat_interval": "2m",
+    }, "Watchdog must stop at its own route (no 'continue'), before the webhook's copy-everything route"
+
+
+def test_without_a_heartbeat_watchdog_goes_to_the_null_receiver():
+    config = build(CASES["slack only"])
+    assert config["route"]["routes"][0] == {"receiver": "null", "matchers": ['alertname="Watchdog"']}
+    assert receivers(config)["null"] == {"name": "null"}
+    assert "heartbeat" not in receivers(config)
 
 
 def test_inhibition_mutes_lower_severities_and_the_other_alerts_of_a_down_app():
@@ -173,7 +203,7 @@ def test_inhibition_mutes_lower_severities_and_the_other_alerts_of_a_down_app():
     assert {
         "source_matchers": ['severity="critical"'],
         "target_matchers": ['severity=~"warning|info"'],
-        "equal": ["alertname", "namespace"],
+        "equal": ["alertname", "namespace", "app", "sli", "persistentvolumeclaim", "node", "instance", "mountpoint"],
     } in rules
     app_down = next(rule for rule in rules if any("AppDown" in matcher for matcher in rule["source_matchers"]))
     assert app_down["equal"] == ["namespace", "app"]
@@ -184,15 +214,16 @@ def test_no_channel_gives_a_single_null_receiver_and_a_warning():
     with pytest.warns(AlertRoutingWarning, match="no alert channel is configured"):
         config = alertmanager_config(AlertChannels())
     assert config["receivers"] == [{"name": "null"}]
-    assert config["route"]["receiver"] == "null" and "routes" not in config["route"]
+    assert config["route"]["receiver"] == "null"
+    assert config["route"]["routes"] == [{"receiver": "null", "matchers": ['alertname="Watchdog"']}]
     assert routing_warnings(AlertChannels()) and "nobody is notified" in routing_warnings(AlertChannels())[0]
 
 
 def test_a_receiver_without_a_channel_is_not_emitted_and_its_severity_falls_back():
     config = build(CASES["slack only"])
     by_name = receivers(config)
-    assert set(by_name) == {"critical", "warning", "info"}
-    assert all(set(receiver) == {"name", "slack_configs"} for receiver in by_name.values())
+    assert set(by_name) == {"critical", "warning", "info", "null"}, "'null' takes only Watchdog"
+    assert all(set(receiver) == {"name", "slack_configs"} for name, receiver in by_name.items() if name != "null")
     assert "pagerduty_configs" not in to_yaml(config) and "email_configs" not in to_yaml(config)
     assert routing_warnings(AlertChannels.model_validate(CASES["slack only"])) == [
         "info alerts go to slack because none of email is configured"
@@ -214,7 +245,7 @@ def test_warnings_never_fall_back_to_pagerduty():
 def test_email_only_takes_every_severity_and_says_so():
     channels = AlertChannels.model_validate({"email": EMAIL})
     config = build({"email": EMAIL})
-    assert set(receivers(config)) == {"critical", "warning", "info"}
+    assert set(receivers(config)) == {"critical", "warning", "info", "null"}
     assert routing_warnings(channels) == [
         "critical alerts go to email because none of pagerduty, slack is configured",
         "warning alerts go to email because none of slack is configured",
@@ -223,7 +254,8 @@ def test_email_only_takes_every_severity_and_says_so():
 
 def test_a_webhook_alone_receives_everything_at_the_root():
     config = build(CASES["webhook only, no token"])
-    assert config["route"]["receiver"] == "webhook" and "routes" not in config["route"]
+    assert config["route"]["receiver"] == "webhook"
+    assert [route["receiver"] for route in config["route"]["routes"]] == ["null"], "only Watchdog is routed elsewhere"
     (webhook,) = receivers(config)["webhook"]["webhook_configs"]
     assert webhook == {"url_file": f"{SECRETS_DIR}/webhook-url", "send_resolved": True}
     data = alertmanager_secret_data(AlertChannels.model_validate(CASES["webhook only, no token"]))
@@ -243,6 +275,8 @@ def test_a_webhook_alone_receives_everything_at_the_root():
         ({"webhook": {"url": "http://incidents.example.com/hook"}}, r"must be an https:// URL \(got http://\)"),
         ({"webhook": {"url": "incidents.example.com/hook"}}, r"must be an https:// URL \(got no scheme\)"),
         ({"webhook": {"bearerToken": "x"}}, "webhook.url\n  Field required"),
+        ({"heartbeat": {"url": "http://hc-ping.example.com/x"}}, r"must be an https:// URL \(got http://\)"),
+        ({"heartbeat": {"url": HEARTBEAT_URL, "repeatInterval": "0m"}}, "is not a positive Prometheus duration"),
         ({"teams": {}}, "Extra inputs are not permitted"),
     ],
 )
@@ -272,3 +306,74 @@ def test_the_webhook_url_never_prints():
 def test_the_rendered_config_is_yaml_of_the_config_data():
     config = build(CASES["every channel"])
     assert yaml.safe_load(to_yaml(config)) == config
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_real_alertmanager_runs_the_config_and_exposes_every_metric_the_rules_read(tmp_path):
+    """The alertmanager 0.28.1 binary loads the 'every channel' config (heartbeat included) as a
+    one-member cluster, and its /metrics has every alertmanager_* series the rules select."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    channels = AlertChannels.model_validate(CASES["every channel"])
+    for key, value in alertmanager_secret_data(channels).items():
+        (secrets / key).write_text(value.get_secret_value())
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(to_yaml(build(CASES["every channel"], secrets_dir=str(secrets))))
+    web, cluster = _free_port(), _free_port()
+    log = tmp_path / "alertmanager.log"
+    command = [
+        tool("alertmanager"), f"--config.file={config}", f"--storage.path={tmp_path / 'data'}",
+        f"--web.listen-address=127.0.0.1:{web}", f"--cluster.listen-address=127.0.0.1:{cluster}",
+        f"--cluster.advertise-address=127.0.0.1:{cluster}",
+    ]  # fmt: skip
+    with log.open("w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        exposed: set[str] = set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "alertmanager_cluster_members" not in exposed:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{web}/metrics", timeout=2) as response:  # noqa: S310
+                    text = response.read().decode()
+                exposed = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")}
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.3)
+        assert exposed, f"alertmanager never served /metrics:\n{log.read_text()[-3000:]}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    used = {name for rule in all_rules() for name in re.findall(r"\b(alertmanager_[a-z_]+)\b", rule["expr"])}
+    assert used, "the rules read no alertmanager_* metric"
+    assert used <= exposed, f"rules read metrics alertmanager {ALERTMANAGER_VERSION} does not expose: {sorted(used - exposed)}"
+    FIGURES["live alertmanager"] = f"{ALERTMANAGER_VERSION}: {len(used)} alertmanager_* metrics the rules read, all exposed"
+
+
+def test_a_critical_alert_mutes_only_the_warnings_about_the_same_object():
+    """Every pair of alerts sharing a name across severities: the critical one mutes the warning
+    about the same object (the inhibition's 'equal' labels agree) and no other."""
+    from components.monitoring.models import SloObjective
+
+    (rule,) = [r for r in build(CASES["every channel"])["inhibit_rules"] if r["source_matchers"] == ['severity="critical"']]
+    rules = [r for r in all_rules([SloObjective(app="api", namespace="p"), SloObjective(app="web", namespace="p")]) if "alert" in r]
+    by_name: dict[str, set[str]] = {}
+    for alert in rules:
+        by_name.setdefault(alert["alert"], set()).add(alert["labels"]["severity"])
+    paired = sorted(name for name, severities in by_name.items() if {"critical", "warning"} <= severities)
+    assert paired, "no alert has both severities"
+    # Labels each paired alert carries besides its static ones: what tells two objects apart.
+    object_labels = {
+        "PersistentVolumeFillingUp": {"persistentvolumeclaim"},
+        "NodeFilesystemSpaceFillingUp": {"instance", "mountpoint"},
+        "KubeClientCertificateExpiration": set(),
+        "SLOAvailabilityErrorBudgetBurn": {"app"},
+        "SLOLatencyErrorBudgetBurn": {"app"},
+    }
+    assert set(paired) <= set(object_labels), f"pairs without a documented object: {set(paired) - set(object_labels)}"
+    for name in paired:
+        missing = object_labels[name] - set(rule["equal"])
+        assert not missing, f"a critical {name} would mute the warnings of other objects: 'equal' lacks {missing}"

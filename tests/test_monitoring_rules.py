@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from components.monitoring.models import SloObjective
-from components.monitoring.rules import all_rules, render_rule_files, rule_files, slo
+from components.monitoring.rules import all_rules, render_rule_files, rule_files, self_monitoring, slo
 from components.monitoring.rules.helpers import RUNBOOK_BASE_URL, alert
 from conftest import FIGURES
 from prometheus_tools import tool
@@ -118,8 +118,9 @@ def test_every_alert_has_severity_summary_templated_description_and_runbook_url(
             problems.append(f"{name}: severity label {rule['labels'].get('severity')!r}")
         if not annotations.get("summary") or "\n" in annotations["summary"]:
             problems.append(f"{name}: the summary must be one non-empty line")
-        if "{{ $labels." not in annotations.get("description", ""):
-            problems.append(f"{name}: the description must be templated with {{{{ $labels.* }}}}")
+        if not re.search(r"\{\{ \$(labels|externalLabels)\.", annotations.get("description", "")):
+            problems.append(f"{name}: the description must be templated with {{{{ $labels.* }}}} (or, for an alert "
+                            "without labels such as Watchdog, {{{{ $externalLabels.* }}}})")
         if annotations.get("runbook_url") != f"{RUNBOOK_BASE_URL}#{name.lower()}":
             problems.append(f"{name}: runbook_url {annotations.get('runbook_url')!r}")
         if not re.fullmatch(r"[0-9]+[smh]", rule.get("for", "")):
@@ -166,8 +167,18 @@ def test_recording_rules_number_at_least_16_and_are_named_level_metric_operation
     )
 
 
-RAW_METRIC_ALERTS = {"HPAMaxedOut", "CertificateNotReady", "PrometheusTargetDown", "AlertmanagerConfigReloadFailed"}
-"""Alerts on a raw series compared as it is: no aggregation a recording rule could share."""
+RAW_METRIC_ALERTS = {
+    "HPAMaxedOut", "CertificateNotReady", "PrometheusTargetDown", "AlertmanagerConfigReloadFailed",
+    "Watchdog", "PrometheusRuleFailures", "PrometheusErrorSendingAlerts", "PrometheusNotConnectedToAlertmanagers",
+    "PrometheusConfigReloadFailed", "PrometheusTSDBCompactionsFailing", "PrometheusTSDBReloadsFailing",
+    "PrometheusTSDBHeadTruncationsFailing", "PrometheusTSDBWALCorruptions", "PrometheusTargetDiscoveryEmpty",
+    "PrometheusRemoteStorageFailures", "PrometheusRemoteWriteBehind",
+    "AlertmanagerFailedToSendAlerts", "AlertmanagerMembersInconsistent",
+    "KubeNodeNotReady", "KubeNodePressure", "NodeClockSkewDetected", "NodeClockNotSynchronising",
+    *(guarded.alert for guarded in self_monitoring.GUARDED_JOBS),
+}  # fmt: skip
+"""Alerts on a raw series compared as it is (or one counter's increase, one ratio of two counters of
+the same target): no aggregation a recording rule could share."""
 
 
 def test_alerts_build_on_recording_rules_unless_they_read_one_raw_series():
@@ -177,7 +188,7 @@ def test_alerts_build_on_recording_rules_unless_they_read_one_raw_series():
     assert not raw, f"alerts aggregating raw metrics instead of using a recording rule: {raw}"
 
 
-def test_the_slo_generator_yields_1h_5m_and_6h_30m_alerts_for_both_slis_of_each_objective():
+def test_the_slo_generator_pages_on_1h_5m_and_6h_30m_and_tickets_on_1d_2h_and_3d_6h_for_both_slis():
     objectives = [
         SloObjective(app="api", namespace="keelson-production"),
         SloObjective(app="web", availability_percent=99.5),
@@ -189,12 +200,16 @@ def test_the_slo_generator_yields_1h_5m_and_6h_30m_alerts_for_both_slis_of_each_
         if 'app="api"' in rule["expr"]
     }
     assert windows == {
-        ("SLOAvailabilityErrorBudgetBurn", "1h", "5m", "critical"),
-        ("SLOAvailabilityErrorBudgetBurn", "6h", "30m", "warning"),
-        ("SLOLatencyErrorBudgetBurn", "1h", "5m", "critical"),
-        ("SLOLatencyErrorBudgetBurn", "6h", "30m", "warning"),
-    }
-    assert len(generated) == 4 * len(objectives)
+        (name, long_window, short_window, severity)
+        for name in ("SLOAvailabilityErrorBudgetBurn", "SLOLatencyErrorBudgetBurn")
+        for long_window, short_window, severity in (
+            ("1h", "5m", "critical"), ("6h", "30m", "critical"), ("1d", "2h", "warning"), ("3d", "6h", "warning"),
+        )
+    }  # fmt: skip
+    assert len(generated) == 8 * len(objectives)
+    web_ticket = next(r for r in generated if 'app="web"' in r["expr"] and r["labels"]["long_window"] == "3d")
+    assert "ratio_rate3d" in web_ticket["expr"] and "ratio_rate6h" in web_ticket["expr"]
+    assert "(1 * 0.005)" in web_ticket["expr"]
     web_fast = next(r for r in generated if 'app="web"' in r["expr"] and r["labels"]["long_window"] == "1h")
     assert "ratio_rate1h" in web_fast["expr"] and "ratio_rate5m" in web_fast["expr"]
     assert "(14.4 * 0.005)" in web_fast["expr"]
@@ -207,6 +222,56 @@ def test_slo_recording_rules_cover_every_window_and_the_error_budget():
         assert f"namespace_app:slo_availability_errors:ratio_rate{window}" in records
         assert f"namespace_app:slo_latency_errors:ratio_rate{window}" in records
     assert "namespace_app:slo_availability_error_budget:remaining_7d" in records
+    for window in ("2h", "1d", "3d"):
+        assert f"namespace_app:slo_availability_errors:ratio_rate{window}" in records
+    for sli in ("availability", "latency"):
+        budget = next(r for r in slo.recording_rules(SloObjective(app="api")) if r["record"].endswith(f"{sli}_error_budget:remaining_30d"))
+        assert f"[30d]" in budget["expr"], "the error-budget gauge covers the 30-day SLO period"
+
+
+def test_a_custom_sli_gets_every_window_a_30_day_budget_and_the_four_burn_rate_alerts():
+    objective = SloObjective.model_validate(
+        {
+            "app": "api",
+            "customSlis": [
+                {
+                    "name": "checkout",
+                    "errorsQuery": 'rate(orders_total{outcome="failed"}[{{window}}]) % 100',
+                    "totalQuery": "rate(orders_total[{{window}}])",
+                    "percent": 99.5,
+                }
+            ],
+        }
+    )
+    custom = [r for r in slo.recording_rules(objective) if r["record"].startswith("namespace_app_sli:")]
+    assert {r["record"] for r in custom} == {
+        *(f"namespace_app_sli:slo_errors:ratio_rate{window}" for window in slo.WINDOWS),
+        "namespace_app_sli:slo_error_budget:remaining_30d", "namespace_app_sli:slo_error_budget:remaining_7d",
+    }  # fmt: skip
+    three_days = next(r for r in custom if r["record"].endswith("ratio_rate3d"))
+    assert 'rate(orders_total{outcome="failed"}[3d]) % 100' in three_days["expr"], "'%' survives templating"
+    assert three_days["labels"] == {"app": "api", "sli": "checkout"}
+    burns = [r for r in slo.burn_rate_alerts(objective) if r["alert"] == "SLOCustomErrorBudgetBurn"]
+    assert sorted((r["labels"]["long_window"], r["labels"]["severity"]) for r in burns) == [
+        ("1d", "warning"), ("1h", "critical"), ("3d", "warning"), ("6h", "critical"),
+    ]  # fmt: skip
+    assert all("(14.4 * 0.005)" in r["expr"] for r in burns if r["labels"]["long_window"] == "1h")
+
+
+@pytest.mark.parametrize(
+    "custom, message",
+    [
+        ({"errorsQuery": "rate(errors_total[5m])"}, r"'rate\(errors_total\[5m\]\)' has no '\{\{window\}\}'"),
+        ({"percent": 92}, r"'percent' \(92\) leaves an error budget of 8 %"),
+        ({"name": "Checkout"}, "is not a DNS-1123 label"),
+    ],
+)
+def test_custom_slis_without_a_window_or_with_a_budget_too_large_to_alert_are_rejected(custom, message):
+    fields = {"name": "checkout", "errorsQuery": "rate(e[{{window}}])", "totalQuery": "rate(t[{{window}}])", **custom}
+    with pytest.raises(ValueError, match=message):
+        SloObjective.model_validate({"app": "api", "customSlis": [fields]})
+    with pytest.raises(ValueError, match="repeated: checkout"):
+        SloObjective.model_validate({"app": "api", "customSlis": [fields | {"errorsQuery": "rate(e[{{window}}])", "percent": 99, "name": "checkout"}] * 2})
 
 
 @pytest.mark.parametrize(
@@ -245,3 +310,21 @@ def test_alert_helper_rejects_an_unknown_severity_and_a_multi_line_summary():
         alert("X", "up == 0", for_="1m", severity="page", summary="s", description="{{ $labels.job }}")
     with pytest.raises(ValueError, match="one line"):
         alert("X", "up == 0", for_="1m", severity="info", summary="a\nb", description="{{ $labels.job }}")
+
+
+def test_every_scrape_job_the_rules_select_on_has_an_absent_guard():
+    selected = {job for rule in all_rules(objectives_under_test()) for job in re.findall(r'job="([^"]+)"', rule["expr"])}
+    guarded = {guarded.job for guarded in self_monitoring.GUARDED_JOBS}
+    assert selected <= guarded, f"jobs the rules select on without an absent() guard: {sorted(selected - guarded)}"
+    for guard in self_monitoring.ABSENT_ALERTS:
+        assert "absent(" in guard["expr"] and "== 0" in guard["expr"], f"{guard['alert']}: {guard['expr']}"
+
+
+
+def test_the_readme_alerts_table_names_every_alert_and_every_rule_file():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Alerts\n", 1)[1].split("\n## ", 1)[0]
+    missing = sorted({rule["alert"] for rule in alerts()} - set(re.findall(r"`(\w+)`", section)))
+    assert not missing, f"README's Alerts table lacks: {missing}"
+    files = sorted(set(rule_files(objectives_under_test())) - set(re.findall(r"`([a-z_]+\.rules\.yaml)`", section)))
+    assert not files, f"README's Alerts table lacks the rule files: {files}"

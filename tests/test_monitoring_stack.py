@@ -158,10 +158,18 @@ RAW_METRICS = {
     "prometheus_rule_evaluation_failures_total": "Prometheus itself",
     "alertmanager_config_last_reload_successful": "Alertmanager",
     "alertmanager_notifications_failed_total": "Alertmanager",
+    "alertmanager_cluster_members": "Alertmanager",
+    "prometheus_sd_discovered_targets": "Prometheus itself",
+    "prometheus_notifications_alertmanagers_discovered": "Prometheus itself",
+    "kube_node_status_condition": "kube-state-metrics",
+    "node_timex_offset_seconds": "node-exporter",
     "fluentbit_output_errors_total": "Fluent Bit (annotated pods)",
     "loki_distributor_lines_received_total": "Loki (annotated pods)",
 }
-PROMQL_KEYWORDS = {"sum", "by", "max", "min", "avg", "rate", "without", "on", "ignoring", "group_left", "label_values"}
+PROMQL_KEYWORDS = {
+    "sum", "by", "max", "min", "avg", "rate", "without", "on", "ignoring", "group_left", "label_values", "count",
+    "or", "vector",
+}  # fmt: skip
 
 
 def _series_names(expr: str) -> set[str]:
@@ -169,7 +177,7 @@ def _series_names(expr: str) -> set[str]:
     stripped = re.sub(r"\[[^\]]*\]", "", stripped)
     tokens = set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", stripped))
     return {token for token in tokens if token not in PROMQL_KEYWORDS and not re.fullmatch(r"[a-z]", token)} - {
-        "app", "pod", "container", "integration", "namespace", "path",
+        "app", "pod", "container", "integration", "namespace", "path", "config", "node", "condition",
     }
 
 
@@ -181,9 +189,18 @@ def test_dashboards_are_valid_grafana_json_with_the_required_panels():
         titles[name] = {panel["title"] for panel in document["panels"] if panel["type"] != "row"}
     assert {
         "Requests / s", "Error rate", "p99 latency", "Active pods", "CPU (% of limit)",
-        "Memory working set", "Request rate by endpoint", "SLO error budget left (7d)",
+        "Memory working set", "Request rate by endpoint", "SLO error budget left (30d)",
     } <= titles["app-overview.json"]
     assert len(titles["platform.json"]) >= 6
+    rows = {
+        name: [panel["title"] for panel in document["panels"] if panel["type"] == "row"]
+        for name, document in dashboards.items()
+    }
+    assert rows["cluster.json"] == ["API server", "Kubelets", "Nodes"]
+    assert {
+        "5xx ratio", "p99 latency by verb", "Shortest client certificate life (p1)", "PLEG relist p99",
+        "Pod start p99", "Nodes under pressure or not Ready", "Filesystem space left", "Clock offset",
+    } <= titles["cluster.json"]  # fmt: skip
 
 
 def test_every_panel_query_uses_a_recorded_or_scraped_series():
@@ -204,6 +221,71 @@ def test_every_panel_query_uses_a_recorded_or_scraped_series():
                     if series not in recorded and series not in RAW_METRICS:
                         unknown.append(f"{name} / {panel['title']}: {series}")
     assert not unknown, "panels query series nothing records or scrapes:\n" + "\n".join(unknown)
+
+
+# -- remote_write -------------------------------------------------------------------------------
+
+
+def test_remote_write_credentials_go_to_a_mounted_secret_and_egress_opens_only_their_port():
+    config = harness.stack_config("production")
+    remote = {"name": "mimir", "url": "https://mimir.example.com:8443/api/v1/push", "username": "tenant-1",
+              "password": "remote-SECRET-password"}  # fmt: skip
+    config["keelson:monitoring"] = {
+        **config["keelson:monitoring"],
+        "prometheus": {**config["keelson:monitoring"]["prometheus"], "remoteWrite": [remote]},
+    }
+    # The engine marks the whole key secret when a field below it is `secure:`.
+    secret_keys = [*harness.stack_secret_keys("production"), "keelson:monitoring"]
+    registered = harness.run_program("production", config=config, secret_keys=secret_keys)
+    prometheus_yml = _in_monitoring(registered, "ConfigMap")["prometheus-config"].manifest["data"]["prometheus.yml"]
+    assert "SECRET" not in prometheus_yml, "the remote_write password reached the ConfigMap"
+    (target,) = yaml.safe_load(prometheus_yml)["remote_write"]
+    assert target["basic_auth"] == {"username": "tenant-1", "password_file": "/etc/prometheus/remote-write/mimir-password"}
+    secret = _in_monitoring(registered, "Secret")["prometheus-remote-write"]
+    assert set(secret.manifest["stringData"]) == {"mimir-password"}
+    pod = _in_monitoring(registered, "StatefulSet")["prometheus"].manifest["spec"]["template"]["spec"]
+    assert {"name": "remote-write", "secret": {"secretName": "prometheus-remote-write", "defaultMode": 0o440}} in pod["volumes"]
+    mounts = pod["containers"][0]["volumeMounts"]
+    assert {"name": "remote-write", "mountPath": "/etc/prometheus/remote-write", "readOnly": True} in mounts
+    egress = _in_monitoring(registered, "NetworkPolicy")["prometheus"].manifest["spec"]["egress"]
+    outside = [rule for rule in egress if any(peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for peer in rule["to"])]
+    assert [rule["ports"] for rule in outside] == [[{"protocol": "TCP", "port": 8443}]]
+
+
+def test_in_operator_mode_remote_write_credentials_are_secret_key_references(crd_validators):
+    from crd_schemas import crd_errors
+
+    config = harness.stack_config("production")
+    remote = {"name": "mimir", "url": "https://mimir.example.com/api/v1/push", "username": "tenant-1",
+              "password": "remote-SECRET-password"}  # fmt: skip
+    config["keelson:monitoring"] = {
+        **config["keelson:monitoring"],
+        "operatorMode": True,
+        "prometheus": {**config["keelson:monitoring"]["prometheus"], "remoteWrite": [remote]},
+    }
+    registered = harness.run_program("production", config=config, secret_keys=[*harness.stack_secret_keys("production"), "keelson:monitoring"])
+    (prometheus,) = _custom(registered, "Prometheus").values()
+    reference = {"name": "prometheus-remote-write"}
+    assert prometheus["spec"]["remoteWrite"] == [
+        {"name": "mimir", "url": "https://mimir.example.com/api/v1/push",
+         "basicAuth": {"username": {**reference, "key": "mimir-username"}, "password": {**reference, "key": "mimir-password"}}}
+    ]  # fmt: skip
+    assert "SECRET" not in json.dumps(prometheus)
+    assert not crd_errors(crd_validators, prometheus), crd_errors(crd_validators, prometheus)
+    secret = _in_monitoring(registered, "Secret")["prometheus-remote-write"]
+    assert set(secret.manifest["stringData"]) == {"mimir-username", "mimir-password"}
+    egress = _in_monitoring(registered, "NetworkPolicy")["prometheus"].manifest["spec"]["egress"]
+    assert any(peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for rule in egress for peer in rule["to"])
+
+
+def test_without_remote_write_prometheus_reaches_nothing_outside_the_cluster(program_resources):
+    for stack, registered in program_resources.items():
+        policies = _in_monitoring(registered, "NetworkPolicy")
+        if "prometheus" not in policies:
+            continue
+        egress = policies["prometheus"].manifest["spec"]["egress"]
+        assert not any(peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for rule in egress for peer in rule["to"]), stack
+        assert "prometheus-remote-write" not in _in_monitoring(registered, "Secret"), stack
 
 
 # -- operator mode ------------------------------------------------------------------------------
@@ -256,7 +338,7 @@ def test_operator_mode_service_monitors_give_the_labels_the_rules_use(operator_m
     assert (endpoint["port"], endpoint["interval"]) == ("metrics", "5s")
     assert {"action": "replace", "targetLabel": "job", "replacement": "keelson-app/keelson-production/api"} in endpoint["relabelings"]
     assert monitors["keelson-production-worker"]["spec"]["endpoints"][0]["interval"] == "10s"
-    assert {"prometheus", "alertmanager", "grafana", "keelson-kubelet", "keelson-kube-state-metrics"} <= set(monitors)
+    assert {"prometheus", "alertmanager", "grafana", "keelson-apiserver", "keelson-kubelet", "keelson-kube-state-metrics"} <= set(monitors)
 
 
 def test_operator_mode_objects_validate_against_the_prometheus_operator_crds(operator_mode_production, crd_validators):
@@ -327,3 +409,24 @@ def test_promtool_accepts_the_prometheus_config_and_rules_each_stack_deploys(pro
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(list(rules_dir.iterdir()))} rule files found" in result.stdout + result.stderr
+
+
+JOBS_ADDED_ELSEWHERE = {"node-exporter"}
+"""Guarded jobs whose scrape job and exporter come with the exporters work, not with this config."""
+
+
+def test_every_job_the_rules_guard_is_scraped_in_both_modes(operator_mode_production):
+    from components.monitoring.prometheus_config import prometheus_config
+    from components.monitoring.rules.self_monitoring import GUARDED_JOBS
+
+    guarded = {guarded.job for guarded in GUARDED_JOBS} - JOBS_ADDED_ELSEWHERE
+    raw = {job["job_name"] for job in prometheus_config()["scrape_configs"]}
+    assert guarded <= raw, f"guarded jobs the raw config never scrapes: {sorted(guarded - raw)}"
+    operated = {
+        relabel["replacement"]
+        for monitor in _custom(operator_mode_production, "ServiceMonitor").values()
+        for endpoint in monitor["spec"]["endpoints"]
+        for relabel in endpoint.get("relabelings", [])
+        if relabel.get("targetLabel") == "job"
+    }
+    assert guarded <= operated, f"guarded jobs no ServiceMonitor scrapes: {sorted(guarded - operated)}"

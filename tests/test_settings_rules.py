@@ -422,6 +422,9 @@ CREDENTIALS = [
     ("alerting.email.authPassword", SMTP_PASSWORD, None),
     ("alerting.webhook.url", WEBHOOK + "/generic", None),
     ("alerting.webhook.bearerToken", BEARER_TOKEN, None),
+    ("alerting.heartbeat.url", WEBHOOK + "/heartbeat", None),
+    ("monitoring.prometheus.remoteWrite[0].password", SMTP_PASSWORD + "-remote", None),
+    ("monitoring.prometheus.remoteWrite[0].bearerToken", BEARER_TOKEN + "-remote", None),
     ("tls.dns01.apiToken", API_TOKEN, None),
     ("tls.dns01.secretAccessKey", AWS_SECRET, None),
     ("logging.elasticsearch.password", ES_PASSWORD, None),
@@ -440,6 +443,13 @@ def _with_credential(raw: dict[str, Any], path: str, value: str) -> dict[str, An
         raw["tls"]["dns01"] = {"provider": "route53", "zones": ["keelson.example.com"], "region": "eu-west-1", "accessKeyId": "AKIA0000000000000000"}
     if path.startswith("logging.elasticsearch"):
         put(raw, "logging.elasticsearch", {"host": "es.keelson.dev", "cidr": "10.0.0.0/8", "user": "fluent"})
+    if path.startswith("monitoring.prometheus.remoteWrite[0]."):
+        field = path.rsplit(".", 1)[1]
+        target = {"name": "mimir", "url": "https://mimir.keelson.dev/api/v1/push", field: value}
+        if field == "password":
+            target["username"] = "tenant-1"
+        raw.setdefault("monitoring", {}).setdefault("prometheus", {})["remoteWrite"] = [target]
+        return raw
     return put(raw, path, value)
 
 
@@ -471,6 +481,7 @@ BAD_CREDENTIALS = [
     ("alerting.slack.webhookUrl", WEBHOOK + " trailing", "without spaces or control characters"),
     ("alerting.slack.webhookUrl", "s3cr3t-db-password://host", "got no readable scheme"),
     ("alerting.webhook.url", "ftp://" + BEARER_TOKEN, "got ftp://"),
+    ("alerting.heartbeat.url", WEBHOOK.replace("https", "http") + "/heartbeat", "got http://"),
     ("alerting.slack", WEBHOOK, "Input should be a valid dictionary"),
     ("alerting.email.authPassword", ["s3cr3t-db-password"], "Input should be a valid string"),
     ("tls.dns01.apiToken", {"token": API_TOKEN}, "Input should be a valid string"),
@@ -675,3 +686,17 @@ def test_the_readme_lists_every_cross_field_rule_before_the_config_reference():
 def test_cert_issuer_args_refuse_a_private_name_on_their_own():
     with pytest.raises(ValidationError, match=r"'certificates\[0\]\.hosts' has 'db\.local', a name under '\.local'"):
         CertIssuerArgs(mode="letsencrypt-staging", email="platform@keelson.dev", certificates=[{"name": "db", "namespace": "apps", "hosts": ["db.local"]}])
+
+
+def test_a_bad_remote_write_url_names_its_key_value_and_what_is_allowed_before_any_resource():
+    def remote(target: dict[str, Any]) -> Mutation:
+        return lambda raw: raw["monitoring"]["prometheus"].update(remoteWrite=[{"name": "mimir", **target}])
+
+    check("production", remote({"url": "http://mimir.keelson.dev/push", "bearerToken": BEARER_TOKEN}), [
+        "keelson:monitoring.prometheus.remoteWrite[0].url = 'http://mimir.keelson.dev/push'",
+        "is not allowed; allowed: an https:// URL, or http:// to a loopback address",
+    ], keys={"keelson:monitoring"})  # fmt: skip
+    check("production", remote({"url": "https://mimir.keelson.dev/push"}), [
+        "keelson:monitoring.prometheus.remoteWrite[0]",
+        "remote_write target 'mimir' has no credentials; allowed: 'username' and 'password', or 'bearerToken'",
+    ], keys={"keelson:monitoring"})  # fmt: skip

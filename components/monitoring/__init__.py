@@ -18,7 +18,9 @@ from .alertmanager import (
 )
 from .models import (
     AlertChannels,
+    CustomSli,
     EmailChannel,
+    HeartbeatChannel,
     PagerDutyChannel,
     ScrapedApp,
     SlackChannel,
@@ -32,7 +34,9 @@ __all__ = [
     "SECRETS_DIR",
     "AlertChannels",
     "AlertRoutingWarning",
+    "CustomSli",
     "EmailChannel",
+    "HeartbeatChannel",
     "PagerDutyChannel",
     "ScrapedApp",
     "SlackChannel",

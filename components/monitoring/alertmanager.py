@@ -6,13 +6,16 @@
 
 Routing: critical -> PagerDuty + Slack (repeat every 4h), warning -> Slack, info -> email
 (repeat every 12h), grouped by alertname and namespace; the webhook, when set, gets a copy of
-everything. A channel that is not configured produces no receiver; its severity falls back to the
-next sensible channel (critical: email; warning: email; info: Slack) and never to PagerDuty, so a
-missing Slack does not turn warnings into pages.
+everything. The always-firing Watchdog alert (rules/self_monitoring.py) is routed first and alone:
+to the heartbeat receiver (a dead man's switch service), re-sent every 'repeatInterval', or, when
+no heartbeat is configured, to the 'null' receiver, so that an alert firing by design never
+reaches Slack, email or the webhook. A channel that is not configured produces no receiver; its
+severity falls back to the next sensible channel (critical: email; warning: email; info: Slack)
+and never to PagerDuty, so a missing Slack does not turn warnings into pages.
 
 Credentials are read by Alertmanager from files ('api_url_file', 'routing_key_file',
-'auth_password_file', the webhook's 'url_file' and 'http_config.authorization.credentials_file'),
-so the config can live in a ConfigMap and only alertmanager_secret_data() goes into a Secret.
+'auth_password_file', the webhook's and the heartbeat's 'url_file' and
+'http_config.authorization.credentials_file'), so the config can live in a ConfigMap and only alertmanager_secret_data() goes into a Secret.
 The webhook 'url_file' needs Alertmanager >= 0.26; the stack deploys 0.28.1 and the tests check
 the config with amtool 0.28.1 (tools/bootstrap-prometheus-tools.sh).
 Ref: https://prometheus.io/docs/alerting/latest/configuration/
@@ -26,6 +29,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from .models import AlertChannels
+from .rules.self_monitoring import WATCHDOG
 
 SECRETS_DIR = "/etc/alertmanager/secrets"
 """Where the MonitoringStack mounts the Secret built from alertmanager_secret_data()."""
@@ -36,6 +40,7 @@ SECRET_KEYS = {
     "email": "smtp-auth-password",
     "webhook": "webhook-url",
     "webhook_bearer_token": "webhook-bearer-token",
+    "heartbeat": "heartbeat-url",
 }
 """File name (Secret key) of each credential: one per channel, plus the webhook's optional token."""
 
@@ -47,6 +52,15 @@ CRITICAL_REPEAT_INTERVAL = "4h"
 """An unresolved page is repeated every 4 hours; anything else twice a day."""
 
 NULL_RECEIVER = "null"
+SAME_OBJECT = ["alertname", "namespace", "app", "sli", "persistentvolumeclaim", "node", "instance", "mountpoint"]
+"""Labels a critical alert shares with the warnings it mutes: the same alert about the same object.
+Alertmanager counts a label missing on both sides as equal, so alertname and namespace alone would
+let a critical alert about one node's filesystem (no namespace label) mute the warnings of every
+other node, and one app's SLO page mute another app's tickets in the same namespace."""
+HEARTBEAT_RECEIVER = "heartbeat"
+HEARTBEAT_GROUP_INTERVAL = "1m"
+"""How often the Watchdog group is checked for a due re-send: the ping period is 'repeatInterval'
+plus at most this."""
 APP_DOWN_ALERTS = "AppDown|WorkerDown"
 
 SEVERITY_CHANNELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -153,6 +167,25 @@ def _receiver(name: str, channel_names: list[str], channels: AlertChannels, secr
     return receiver
 
 
+def _watchdog_route(channels: AlertChannels) -> dict[str, Any]:
+    """The first route: Watchdog to the heartbeat alone, re-sent as a ping every 'repeatInterval'.
+
+    Without a heartbeat it goes to the 'null' receiver: Watchdog fires by design, so sending it
+    anywhere else would be noise, and dropping it costs nothing but the dead man's switch the
+    stack chose not to have.
+    """
+    matchers = [f'alertname="{WATCHDOG}"']
+    if channels.heartbeat is None:
+        return {"receiver": NULL_RECEIVER, "matchers": matchers}
+    return {
+        "receiver": HEARTBEAT_RECEIVER,
+        "matchers": matchers,
+        "group_wait": "0s",
+        "group_interval": HEARTBEAT_GROUP_INTERVAL,
+        "repeat_interval": channels.heartbeat.repeat_interval,
+    }
+
+
 def alertmanager_config(channels: AlertChannels, *, secrets_dir: str = SECRETS_DIR) -> dict[str, Any]:
     """Return the Alertmanager configuration for the configured channels.
 
@@ -161,12 +194,14 @@ def alertmanager_config(channels: AlertChannels, *, secrets_dir: str = SECRETS_D
         secrets_dir: where alertmanager_secret_data() is mounted. Default: SECRETS_DIR.
 
     Receivers are named after the severity they serve ('critical', 'warning', 'info') plus
-    'webhook'; with no channel at all the config holds a single receiver, 'null', which is still
-    valid. Each shortfall is also emitted as an AlertRoutingWarning (see routing_warnings()).
+    'webhook' and 'heartbeat'; with no channel at all the config holds a single receiver, 'null',
+    which is still valid (and takes Watchdog too). Each shortfall is also emitted as an
+    AlertRoutingWarning (see routing_warnings()).
 
-    Inhibition: a critical alert mutes warning and info alerts of the same alertname and
-    namespace; AppDown (or WorkerDown) mutes every other alert of that app (same namespace and
-    'app' label, see components/monitoring/rules/helpers.py).
+    Inhibition: a critical alert mutes warning and info alerts of the same alertname about the
+    same object (SAME_OBJECT: namespace, app, SLI, volume claim, node, instance, mount point);
+    AppDown (or WorkerDown) mutes every other alert of that app (same namespace and 'app' label,
+    see components/monitoring/rules/helpers.py).
     """
     for message in routing_warnings(channels):
         warnings.warn(message, AlertRoutingWarning, stacklevel=2)
@@ -189,10 +224,19 @@ def alertmanager_config(channels: AlertChannels, *, secrets_dir: str = SECRETS_D
         if severity == "critical":
             route["repeat_interval"] = CRITICAL_REPEAT_INTERVAL
         routes.append(route)
+    routes.insert(0, _watchdog_route(channels))
+    if channels.heartbeat is not None:
+        receivers.append(
+            {
+                "name": HEARTBEAT_RECEIVER,
+                "webhook_configs": [{"url_file": _secret_file(secrets_dir, "heartbeat"), "send_resolved": False}],
+            }
+        )
     if root is None:
         # Only PagerDuty, or nothing: what matches no route must not page, so it goes nowhere.
-        receivers.append({"name": NULL_RECEIVER})
         root = NULL_RECEIVER
+    if NULL_RECEIVER in (root, routes[0]["receiver"]):
+        receivers.append({"name": NULL_RECEIVER})
 
     top: dict[str, Any] = {
         "receiver": root,
@@ -200,16 +244,15 @@ def alertmanager_config(channels: AlertChannels, *, secrets_dir: str = SECRETS_D
         "group_wait": GROUP_WAIT,
         "group_interval": GROUP_INTERVAL,
         "repeat_interval": REPEAT_INTERVAL,
+        "routes": routes,
     }
-    if routes:
-        top["routes"] = routes
     return {
         "route": top,
         "inhibit_rules": [
             {
                 "source_matchers": ['severity="critical"'],
                 "target_matchers": ['severity=~"warning|info"'],
-                "equal": ["alertname", "namespace"],
+                "equal": list(SAME_OBJECT),
             },
             {
                 "source_matchers": [f'alertname=~"{APP_DOWN_ALERTS}"'],
@@ -238,4 +281,6 @@ def alertmanager_secret_data(channels: AlertChannels) -> dict[str, SecretStr]:
         data[SECRET_KEYS["webhook"]] = channels.webhook.url
         if channels.webhook.bearer_token is not None:
             data[SECRET_KEYS["webhook_bearer_token"]] = channels.webhook.bearer_token
+    if channels.heartbeat is not None:
+        data[SECRET_KEYS["heartbeat"]] = channels.heartbeat.url
     return data

@@ -1,10 +1,12 @@
 """Grafana dashboards as code, built with the Grafana Foundation SDK.
 
-Two dashboards, provisioned into Grafana from ConfigMaps by the MonitoringStack:
+Three dashboards, provisioned into Grafana from ConfigMaps by the MonitoringStack:
 
 - App overview: requests/s, error rate %, p99 latency, active pods, CPU %, memory, request rate
   by endpoint and the SLO error budget left, per app of the selected namespace;
-- Platform: Prometheus, Alertmanager and logging (Fluent Bit, Loki) health.
+- Platform: Prometheus, Alertmanager and logging (Fluent Bit, Loki) health;
+- Cluster: the API server, the kubelets and the nodes, the signals of rules/kubernetes.py and
+  rules/nodes.py.
 
 Queries use the recording rules of components/monitoring/rules where one exists, so a panel and
 the alert on the same signal agree. Ref: https://grafana.github.io/grafana-foundation-sdk/
@@ -91,9 +93,9 @@ def app_overview() -> dashboard.Dashboard:
         )
         .with_panel(
             _timeseries(
-                "SLO error budget left (7d)",
+                "SLO error budget left (30d)",
                 "percentunit",
-                f"namespace_app:slo_availability_error_budget:remaining_7d{{{APPS}}}",
+                f"namespace_app:slo_availability_error_budget:remaining_30d{{{APPS}}}",
                 "{{app}} availability",
             )
         )
@@ -119,6 +121,22 @@ def platform() -> dashboard.Dashboard:
                 "{{pod}}",
             )
         )
+        .with_panel(
+            _stat(
+                "Scrape jobs discovering nothing",
+                "short",
+                'count(max by (config) (prometheus_sd_discovered_targets{job="prometheus", name="scrape"}) == 0) or vector(0)',
+                "jobs",
+            )
+        )
+        .with_panel(
+            _stat(
+                "Alertmanagers discovered",
+                "short",
+                'min(prometheus_notifications_alertmanagers_discovered{job="prometheus"})',
+                "least of all servers",
+            )
+        )
         .with_row(dashboard.Row("Alertmanager"))
         .with_panel(
             _stat(
@@ -134,6 +152,14 @@ def platform() -> dashboard.Dashboard:
                 "short",
                 'sum by (integration) (rate(alertmanager_notifications_failed_total{job="alertmanager"}[5m]))',
                 "{{integration}}",
+            )
+        )
+        .with_panel(
+            _timeseries(
+                "Cluster members seen",
+                "short",
+                'max by (pod) (alertmanager_cluster_members{job="alertmanager"})',
+                "{{pod}}",
             )
         )
         .with_row(dashboard.Row("Logging"))
@@ -156,7 +182,67 @@ def platform() -> dashboard.Dashboard:
     )
 
 
-DASHBOARDS = {"app-overview.json": app_overview, "platform.json": platform}
+def cluster() -> dashboard.Dashboard:
+    """Return the Cluster dashboard builder: API server, kubelets and nodes (kubernetes-mixin's signals)."""
+    return (
+        dashboard.Dashboard("Keelson / Cluster")
+        .uid("keelson-cluster")
+        .tags(["keelson", "cluster"])
+        .refresh("1m")
+        .time("now-6h", "now")
+        .with_row(dashboard.Row("API server"))
+        .with_panel(
+            _stat("5xx ratio", "percentunit", "max(job:apiserver_request_errors:ratio_rate5m)", "API server")
+        )
+        .with_panel(
+            _stat(
+                "Shortest client certificate life (p1)",
+                "s",
+                "min(job:apiserver_client_certificate_expiration_seconds:p1_5m)",
+                "API server",
+            )
+        )
+        .with_panel(
+            _timeseries("p99 latency by verb", "s", "job_verb:apiserver_request_duration_seconds:p99_5m", "{{verb}}")
+        )
+        .with_row(dashboard.Row("Kubelets"))
+        .with_panel(_stat("Kubelets up", "short", 'sum(up{job="kubelet"})', "kubelets"))
+        .with_panel(
+            _timeseries("PLEG relist p99", "s", "node:kubelet_pleg_relist_duration_seconds:p99_5m", "{{node}}", width=9)
+        )
+        .with_panel(
+            _timeseries("Pod start p99", "s", "node:kubelet_pod_start_sli_duration_seconds:p99_5m", "{{node}}", width=9)
+        )
+        .with_row(dashboard.Row("Nodes"))
+        .with_panel(
+            _stat(
+                "Nodes under pressure or not Ready",
+                "short",
+                'count(max by (node, condition) (kube_node_status_condition{job="kube-state-metrics", '
+                'condition=~"MemoryPressure|DiskPressure|PIDPressure", status="true"}) == 1 or max by (node) '
+                '(kube_node_status_condition{job="kube-state-metrics", condition="Ready", status="true"}) == 0) '
+                "or vector(0)",
+                "nodes",
+            )
+        )
+        .with_panel(
+            _timeseries(
+                "Filesystem space left",
+                "percentunit",
+                "instance_device_mountpoint:node_filesystem_avail_bytes:ratio",
+                "{{instance}} {{mountpoint}}",
+                width=9,
+            )
+        )
+        .with_panel(
+            _timeseries(
+                "Clock offset", "s", 'node_timex_offset_seconds{job="node-exporter"}', "{{instance}}", width=9
+            )
+        )
+    )
+
+
+DASHBOARDS = {"app-overview.json": app_overview, "platform.json": platform, "cluster.json": cluster}
 
 
 def dashboard_json(builder: dashboard.Dashboard) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Typed, validated inputs of the monitoring builders: SLOs, scraped apps and alert channels.
+"""Typed, validated inputs of the monitoring builders: scraped apps and alert channels (the SLO
+models live in slo_models.py and are re-exported here).
 
 Like every Keelson model these reject unknown keys, are frozen, and accept camelCase (stack files)
 and snake_case (Python) spellings. Credentials are pydantic SecretStr: they never appear in a repr,
@@ -8,22 +9,20 @@ a log line or the rendered Alertmanager config (see components/monitoring/alertm
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, SecretStr, TypeAdapter, field_validator, model_validator
 
-from ..models import DnsLabel, Hostname, KeelsonModel, plain_number
-
-FAST_BURN_RATE = Decimal("14.4")
-"""Burn rate of the 1h/5m SLO alert: 2 % of a 30-day error budget spent in one hour.
-Ref: https://sre.google/workbook/alerting-on-slos/#6-multiwindow-multi-burn-rate-alerts"""
-SLOW_BURN_RATE = Decimal("6")
-"""Burn rate of the 6h/30m SLO alert: 5 % of a 30-day error budget spent in six hours."""
-
-DEFAULT_HISTOGRAM_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
-"""prometheus.DefBuckets of the Go client, which podinfo's http_request_duration_seconds uses.
-Ref: https://pkg.go.dev/github.com/prometheus/client_golang/prometheus#pkg-variables"""
+from ..models import DnsLabel, Hostname, KeelsonModel
+from .slo_models import (  # noqa: F401  (re-exported: SLO models live in slo_models.py)
+    DAILY_BURN_RATE,
+    DEFAULT_HISTOGRAM_BUCKETS,
+    FAST_BURN_RATE,
+    SLOW_BURN_RATE,
+    STEADY_BURN_RATE,
+    CustomSli,
+    SloObjective,
+)
 
 _DURATION = re.compile(r"^[0-9]+(ms|s|m|h)$")
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
@@ -89,83 +88,6 @@ def _https_url(secret: SecretStr) -> SecretStr:
 PrometheusDuration = Annotated[str, AfterValidator(_duration)]
 EmailAddress = Annotated[str, AfterValidator(_email)]
 HttpsSecretUrl = Annotated[SecretStr, AfterValidator(_https_url)]
-
-
-class SloObjective(KeelsonModel):
-    """Availability and latency objectives of one app, turned into burn-rate alerts.
-
-    The availability SLI is the share of requests answered without a 5xx status; the latency SLI is
-    the share answered within 'latency_threshold_seconds'. Both come from the metrics podinfo (and
-    any Go app using the Prometheus client's HTTP middleware) exposes: http_requests_total{status}
-    and http_request_duration_seconds_bucket{le}.
-
-    Default: 99.9 % available, 99 % of requests within 250 ms, because a 0.1 % budget (43 min per
-    30 days) is the usual starting point for a user-facing API and 250 ms is a bucket boundary of
-    the default histogram.
-    """
-
-    app: DnsLabel
-    """Name of the app (its pods' app.kubernetes.io/name, the 'app' label of its series). Required."""
-    namespace: DnsLabel | None = Field(
-        default=None,
-        description="Namespace of the app. Default: None, the app of that name in every namespace.",
-    )
-    availability_percent: float = Field(default=99.9, gt=90, lt=100)
-    """Target share of requests answered without a 5xx status, percent. Default: 99.9, an error budget
-    of 43 minutes per 30 days, the usual start for a user-facing API."""
-    latency_threshold_seconds: float = Field(default=0.25, gt=0)
-    """Time within which a request counts as fast; a bucket boundary of 'histogramBuckets'. Default:
-    0.25, a boundary of the default buckets."""
-    latency_percent: float = Field(default=99.0, gt=90, lt=100)
-    """Target share of requests answered within 'latencyThresholdSeconds', percent. Default: 99."""
-    histogram_buckets: tuple[float, ...] = Field(
-        default=DEFAULT_HISTOGRAM_BUCKETS,
-        min_length=1,
-        description="Bucket boundaries of the app's http_request_duration_seconds histogram. "
-        "Default: the Go client's DefBuckets, which podinfo uses.",
-    )
-
-    @field_validator("histogram_buckets")
-    @classmethod
-    def _buckets_increase(cls, buckets: tuple[float, ...]) -> tuple[float, ...]:
-        if any(bucket <= 0 for bucket in buckets) or any(later <= earlier for earlier, later in zip(buckets, buckets[1:])):
-            raise ValueError(
-                f"({', '.join(f'{bucket:g}' for bucket in buckets)}) must be positive and strictly increasing, "
-                "as the Prometheus client libraries require of histogram buckets"
-            )
-        return buckets
-
-    @model_validator(mode="after")
-    def _alerts_can_fire(self) -> SloObjective:
-        if self.latency_threshold_seconds not in self.histogram_buckets:
-            raise ValueError(
-                f"'latencyThresholdSeconds' ({self.latency_threshold_seconds:g}) is not a bucket boundary of "
-                f"'histogramBuckets' ({', '.join(f'{bucket:g}' for bucket in self.histogram_buckets)}): the "
-                "latency SLI counts the requests of the bucket le=<threshold>, which must exist"
-            )
-        for key, percent in (
-            ("availabilityPercent", self.availability_percent),
-            ("latencyPercent", self.latency_percent),
-        ):
-            budget = 1 - Decimal(str(percent)) / 100
-            if FAST_BURN_RATE * budget >= 1:
-                floor = 100 * (1 - 1 / FAST_BURN_RATE)
-                raise ValueError(
-                    f"'{key}' ({percent:g}) leaves an error budget of {plain_number(budget * 100)} %, so the 1h/5m alert would "
-                    f"need more than 100 % bad requests ({FAST_BURN_RATE}x the budget) and could never fire; "
-                    f"use a target above {floor:.2f}"
-                )
-        return self
-
-    @property
-    def availability_budget(self) -> Decimal:
-        """The allowed share of failed requests, e.g. 0.001 for 99.9 %."""
-        return 1 - Decimal(str(self.availability_percent)) / 100
-
-    @property
-    def latency_budget(self) -> Decimal:
-        """The allowed share of slow requests, e.g. 0.01 for 99 %."""
-        return 1 - Decimal(str(self.latency_percent)) / 100
 
 
 class ScrapedApp(KeelsonModel):
@@ -285,11 +207,32 @@ class WebhookChannel(KeelsonModel):
     """Token sent as 'Authorization: Bearer', a `secure:` value. Default: none, no such header."""
 
 
+class HeartbeatChannel(KeelsonModel):
+    """A dead man's switch service (healthchecks.io, Dead Man's Snitch, a PagerDuty or Opsgenie
+    heartbeat) that receives the always-firing Watchdog alert and pages when it stops arriving.
+
+    The URL is a credential (anyone holding it can keep the switch quiet), so, like the webhook's,
+    it is a secret Alertmanager reads from the mounted Secret ('url_file'). Resolved notifications
+    are not sent: a "resolved" Watchdog means the pipeline stopped, and must not count as a ping.
+    Configure the service to expect a ping every 'repeatInterval' plus the group interval (1m),
+    with a grace period of at least one more interval.
+    """
+
+    model_config = _HIDE_INPUT
+
+    url: HttpsSecretUrl
+    """The service's https:// ping URL, a `secure:` value (it is the credential). Required."""
+    repeat_interval: PrometheusDuration = "5m"
+    """How often Alertmanager re-sends Watchdog, i.e. the ping period. Default: 5m, short enough for
+    the switch to page within minutes of a broken pipeline, long enough not to flood the service."""
+
+
 class AlertChannels(KeelsonModel):
     """Where alerts go. Every channel is optional; the routing falls back to what is configured.
 
     critical -> PagerDuty + Slack, warning -> Slack, info -> email, and the webhook (if any) gets
-    a copy of everything. See components/monitoring/alertmanager.py for the fallbacks.
+    a copy of everything but Watchdog, which goes to the heartbeat alone. See
+    components/monitoring/alertmanager.py for the fallbacks.
     """
 
     model_config = _HIDE_INPUT
@@ -303,6 +246,10 @@ class AlertChannels(KeelsonModel):
     """Email, for info alerts. Default: none; info alerts then go to Slack."""
     webhook: WebhookChannel | None = None
     """A webhook receiving a copy of every alert. Default: none."""
+    heartbeat: HeartbeatChannel | None = None
+    """The dead man's switch receiving only the always-firing Watchdog alert. Default: none, so
+    Watchdog goes to the 'null' receiver and nobody notices when the alerting pipeline itself stops;
+    production stacks should set it."""
 
     def configured(self) -> list[str]:
         """Return the names of the configured channels."""

@@ -72,9 +72,10 @@ def component_service_monitor_spec(
 
 
 def cluster_service_monitor_specs() -> dict[str, dict[str, Any]]:
-    """Return the ServiceMonitors of the cluster sources the workload rules read: the kubelet
-    (and its cAdvisor endpoint, job 'cadvisor') through the kube-system/kubelet Service the operator
-    maintains, and kube-state-metrics wherever it runs."""
+    """Return the ServiceMonitors of the cluster sources the rules read: the API server (job
+    'apiserver') through the default/kubernetes Service, the kubelet (and its cAdvisor endpoint,
+    job 'cadvisor') through the kube-system/kubelet Service the operator maintains, and
+    kube-state-metrics wherever it runs."""
     kubelet_endpoint = {
         "port": "https-metrics",
         "scheme": "https",
@@ -83,6 +84,19 @@ def cluster_service_monitor_specs() -> dict[str, dict[str, Any]]:
         "honorLabels": True,
     }
     return {
+        "keelson-apiserver": {
+            "namespaceSelector": {"matchNames": ["default"]},
+            "selector": {"matchLabels": {"component": "apiserver", "provider": "kubernetes"}},
+            "endpoints": [
+                {
+                    "port": "https",
+                    "scheme": "https",
+                    "bearerTokenFile": kubelet_endpoint["bearerTokenFile"],
+                    "tlsConfig": {**kubelet_endpoint["tlsConfig"], "serverName": "kubernetes"},
+                    "relabelings": [_job("apiserver")],
+                }
+            ],
+        },
         "keelson-kubelet": {
             "namespaceSelector": {"matchNames": ["kube-system"]},
             "selector": {"matchLabels": {"app.kubernetes.io/name": "kubelet"}},
@@ -112,8 +126,10 @@ def prometheus_spec(
     storage_class: str | None,
     storage_size: str,
     placement: dict[str, Any] | None = None,
+    remote_write: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Return the spec of the `Prometheus` resource the operator turns into a StatefulSet."""
+    """Return the spec of the `Prometheus` resource the operator turns into a StatefulSet
+    ('remote_write': remote_write.operator_remote_write(), credentials as Secret key references)."""
     spec: dict[str, Any] = {
         "image": image,
         "version": image_version(image),
@@ -134,6 +150,8 @@ def prometheus_spec(
             ]
         },
     }
+    if remote_write:
+        spec["remoteWrite"] = remote_write
     if storage_class is not None:
         spec["storage"] = {
             "volumeClaimTemplate": {

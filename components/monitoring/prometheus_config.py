@@ -23,6 +23,8 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from .models import ScrapedApp
+from .remote_write import SECRETS_DIR as REMOTE_WRITE_SECRETS_DIR
+from .remote_write import RemoteWriteTarget, remote_write_config
 from .rules.helpers import APP_JOB_PREFIX
 
 MONITORING_NAMESPACE = "monitoring"
@@ -237,6 +239,8 @@ def prometheus_config(
     scrape_interval: str = "30s",
     evaluation_interval: str = "30s",
     kubelet_tls_verify: bool = True,
+    remote_write: Sequence[RemoteWriteTarget] = (),
+    remote_write_secrets_dir: str = REMOTE_WRITE_SECRETS_DIR,
 ) -> dict[str, Any]:
     """Return the in-cluster Prometheus configuration.
 
@@ -254,6 +258,9 @@ def prometheus_config(
             Default: True, because a scrape that skips verification sends the ServiceAccount
             token to whoever answers. Escape hatch for clusters whose kubelets use self-signed
             serving certificates (kind, minikube): False.
+        remote_write: endpoints samples are copied to (see remote_write.py). Default: none.
+        remote_write_secrets_dir: where their credential files are mounted. Default: the path
+            the MonitoringStack mounts the remote-write Secret at.
 
     Alertmanager replicas are discovered as pods, so Prometheus sends every alert to each of them
     (what a clustered Alertmanager expects) rather than through a load-balanced Service.
@@ -263,7 +270,7 @@ def prometheus_config(
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ValueError(f"each app may be scraped once; repeated: {', '.join(repeated)}")
-    return {
+    config: dict[str, Any] = {
         "global": _global(scrape_interval, evaluation_interval, external_labels),
         "rule_files": [f"{rules_dir}/*.yaml"],
         "alerting": {
@@ -288,6 +295,9 @@ def prometheus_config(
             *[app_scrape_job(app) for app in apps],
         ],
     }
+    if remote_write:
+        config["remote_write"] = remote_write_config(remote_write, remote_write_secrets_dir)
+    return config
 
 
 def self_monitoring_config(

@@ -8,8 +8,9 @@ NetworkPolicy and a PodDisruptionBudget. MonitoringStack (stack.py) mixes it in.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
+import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 from pydantic import Field, field_validator
@@ -24,6 +25,9 @@ from ..network_models import NetworkPeers
 from ..platform import PlatformComponent, StorageSpec, component_labels
 from . import operator
 from .prometheus_config import PROMETHEUS_PORT, prometheus_args, prometheus_config
+from .remote_write import SECRET_NAME as REMOTE_WRITE_SECRET
+from .remote_write import SECRETS_DIR as REMOTE_WRITE_SECRETS_DIR
+from .remote_write import RemoteWriteTarget, check_unique_names, operator_remote_write, remote_write_secret_data
 from .rules import render_rule_files, rule_files
 
 if TYPE_CHECKING:
@@ -53,6 +57,15 @@ class PrometheusSpec(KeelsonModel):
     storage: StorageSpec = StorageSpec()
     """Volume of each server's TSDB. Default: 20Gi on an emptyDir, lost when the pod moves (see
     StorageSpec); production names a storage class."""
+    remote_write: list[RemoteWriteTarget] = Field(default=[])
+    """Endpoints every sample is also sent to, each with its credentials (see RemoteWriteTarget).
+    Default: none, samples stay in the cluster for 'retention'."""
+
+    @field_validator("remote_write")
+    @classmethod
+    def _remote_write_names_unique(cls, targets: list[RemoteWriteTarget]) -> list[RemoteWriteTarget]:
+        check_unique_names(targets)
+        return targets
 
     @field_validator("retention")
     @classmethod
@@ -104,6 +117,7 @@ class PrometheusMixin(PlatformComponent):
             monitoring_namespace=self._namespace,
             external_labels={"environment": args.environment},
             kubelet_tls_verify=args.kubelet_tls_verify,
+            remote_write=spec.remote_write,
         )
         self.prometheus_config = k8s.core.v1.ConfigMap(
             f"{name}-prometheus-config",
@@ -121,6 +135,17 @@ class PrometheusMixin(PlatformComponent):
         claims, volumes = self._config_and_data_volumes(
             spec.storage, labels, {"config": "prometheus-config", "rules": "prometheus-rules"}
         )
+        mounts = [
+            {"name": "config", "mountPath": "/etc/prometheus", "readOnly": True},
+            {"name": "rules", "mountPath": "/etc/prometheus/rules", "readOnly": True},
+            {"name": "data", "mountPath": "/prometheus"},
+        ]
+        depends: list[pulumi.Resource] = [self.prometheus_config, self.prometheus_rules]
+        secret = self._remote_write_secret(name, labels, spec.remote_write)
+        if secret is not None:
+            depends.append(secret)
+            volumes.append({"name": "remote-write", "secret": {"secretName": REMOTE_WRITE_SECRET, "defaultMode": 0o440}})
+            mounts.append({"name": "remote-write", "mountPath": REMOTE_WRITE_SECRETS_DIR, "readOnly": True})
         container = hardened_container(
             "prometheus",
             spec.image,
@@ -128,11 +153,7 @@ class PrometheusMixin(PlatformComponent):
             ports={"web": PROMETHEUS_PORT},
             writable_paths=["/tmp"],
             args=prometheus_args("/etc/prometheus/prometheus.yml", "/prometheus", spec.retention),
-            volumeMounts=[
-                {"name": "config", "mountPath": "/etc/prometheus", "readOnly": True},
-                {"name": "rules", "mountPath": "/etc/prometheus/rules", "readOnly": True},
-                {"name": "data", "mountPath": "/prometheus"},
-            ],
+            volumeMounts=mounts,
             readinessProbe={"httpGet": {"path": "/-/ready", "port": "web"}, "periodSeconds": 5, "failureThreshold": 3},
             livenessProbe={"httpGet": {"path": "/-/healthy", "port": "web"}, "periodSeconds": 10, "failureThreshold": 6},
             startupProbe={"httpGet": {"path": "/-/ready", "port": "web"}, "periodSeconds": 5, "failureThreshold": 60},
@@ -153,11 +174,26 @@ class PrometheusMixin(PlatformComponent):
             # scrape or rule change is a ConfigMap update, never a restart of the StatefulSet.
             {},
             claims,
-            [self.prometheus_config, self.prometheus_rules],
+            depends,
         )
-        self._prometheus_network_policy(name, labels, args.network)
+        self._prometheus_network_policy(name, labels, args.network, spec.remote_write)
         self._disruption_budget(name, "prometheus", labels)
         return footprint
+
+    def _remote_write_secret(
+        self, name: str, labels: dict[str, str], targets: Sequence[RemoteWriteTarget], with_usernames: bool = False
+    ) -> k8s.core.v1.Secret | None:
+        """The Secret of the remote_write credentials, or None without targets."""
+        credentials = remote_write_secret_data(targets, with_usernames=with_usernames)
+        if not credentials:
+            return None
+        return k8s.core.v1.Secret(
+            f"{name}-prometheus-remote-write",
+            metadata=self._metadata(REMOTE_WRITE_SECRET, labels),
+            type="Opaque",
+            string_data={key: pulumi.Output.secret(value.get_secret_value()) for key, value in credentials.items()},
+            opts=self._child,
+        )
 
     def _prometheus_operator_objects(self, name: str, args: MonitoringStackArgs, labels: dict[str, str]) -> Footprint:
         """Operator mode: the Prometheus resource, one PrometheusRule per rule file, ServiceMonitors."""
@@ -199,6 +235,7 @@ class PrometheusMixin(PlatformComponent):
             )
         for monitor_name, monitor_spec in operator.cluster_service_monitor_specs().items():
             custom(f"servicemonitor-{monitor_name}", "ServiceMonitor", monitor_name, monitor_spec)
+        self._remote_write_secret(name, labels, spec.remote_write, with_usernames=True)
         resources = hardened_container("prometheus", spec.image, spec.resources)["resources"]
         custom(
             "prometheus",
@@ -223,17 +260,26 @@ class PrometheusMixin(PlatformComponent):
                     ).items()
                     if key in ("affinity", "topologySpreadConstraints", "priorityClassName")
                 },
+                remote_write=operator_remote_write(spec.remote_write),
             ),
         )
         footprint = pod_footprint({"containers": [{"resources": resources}]}, spec.replicas)
-        self._prometheus_network_policy(name, labels, args.network)
+        self._prometheus_network_policy(name, labels, args.network, spec.remote_write)
         self._disruption_budget(name, "prometheus", labels)
         return footprint
 
-    def _prometheus_network_policy(self, name: str, labels: dict[str, str], network: NetworkPeers) -> None:
+    def _prometheus_network_policy(
+        self, name: str, labels: dict[str, str], network: NetworkPeers, remote_write: Sequence[RemoteWriteTarget] = ()
+    ) -> None:
         """Grafana and the other Prometheus replicas may query it. It may reach the cluster's own
         networks on any port (scrape targets, kubelets and Alertmanager choose their ports) and the
-        API server (discovery), and nothing outside the cluster."""
+        API server (discovery), and nothing outside the cluster but the remote_write endpoints'
+        ports (their addresses are not known in advance, as for Alertmanager's receivers)."""
+        outside = sorted({target.port for target in remote_write if target.leaves_the_pod})
+        internet = {"ipBlock": {"cidr": "0.0.0.0/0", "except": list(network.cluster_networks)}}
+        remote_write_egress = (
+            [{"to": [internet], "ports": [{"protocol": "TCP", "port": port} for port in outside]}] if outside else []
+        )
         self._network_policy(
             name,
             "prometheus",
@@ -253,6 +299,7 @@ class PrometheusMixin(PlatformComponent):
                 "egress": [
                     *network_policies.allow_egress_to_networks(list(network.cluster_networks)),
                     *network_policies.allow_egress(selector_labels(labels), list(network.api_server))["egress"],
+                    *remote_write_egress,
                 ],
             },
         )

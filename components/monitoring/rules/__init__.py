@@ -3,9 +3,10 @@
     rule_files(objectives)        -> {"apps.rules.yaml": {"groups": [...]}, ...}
     render_rule_files(objectives) -> {"apps.rules.yaml": "<YAML text>", ...}
 
-Each domain module (apps, workloads, storage, certificates, platform, backups) holds its recording rules
-and its alerts; slo builds both from the SloObjective list. The promtool unit tests of every alert
-live beside them in tests/<domain>_test.yaml and load the files by the names returned here.
+Each domain module (apps, workloads, storage, certificates, platform, kubernetes, nodes,
+self_monitoring, backups) holds its recording rules and its alerts; slo builds both from the SloObjective
+list. The promtool unit tests of every alert live beside them in tests/<domain>_test.yaml and load
+the files by the names returned here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Sequence
 import yaml
 
 from ..models import SloObjective
-from . import apps, backups, certificates, platform, slo, storage, workloads
+from . import apps, backups, certificates, kubernetes, nodes, platform, self_monitoring, slo, storage, workloads
 
 STATIC_DOMAINS = {
     "apps": apps.GROUPS,
@@ -23,6 +24,9 @@ STATIC_DOMAINS = {
     "storage": storage.GROUPS,
     "certificates": certificates.GROUPS,
     "platform": platform.GROUPS,
+    "kubernetes": kubernetes.GROUPS,
+    "nodes": nodes.GROUPS,
+    "self_monitoring": self_monitoring.GROUPS,
     "backups": backups.GROUPS,
 }
 

@@ -31,6 +31,9 @@ SELECTORS: dict[str, str] = {
     "cadvisor": 'job="cadvisor"',
     "kubelet": 'job="kubelet"',
     "alertmanager": 'job="alertmanager"',
+    "prometheus": 'job="prometheus"',
+    "apiserver": 'job="apiserver"',
+    "node_exporter": 'job="node-exporter"',
 }
 """Label matchers each domain's rules start from, substituted into '%(name)s' placeholders."""
 

@@ -1,14 +1,19 @@
 """SLO rules generated from SloObjective: error ratios per window, budgets and burn-rate alerts.
 
-Each objective gets, for its availability SLI (share of non-5xx requests) and its latency SLI
-(share of requests faster than the threshold):
-- error-ratio recording rules over 5m, 30m, 1h and 6h,
-- the error budget left over the last 7 days (an average of the 5m ratios, good enough for a
-  dashboard gauge),
-- two multiwindow burn-rate alerts, as in the Google SRE workbook: 1h and 5m above 14.4x the
-  budget (critical: 2 % of a 30-day budget gone in an hour) and 6h and 30m above 6x (warning: 5 %
-  gone in six hours). The short window makes the alert resolve soon after the burn stops.
+Each objective gets, for its availability SLI (share of non-5xx requests), its latency SLI (share
+of requests faster than the threshold) and each of its custom SLIs (PromQL from config):
+- error-ratio recording rules over 5m, 30m, 1h, 2h, 6h, 1d and 3d,
+- the error budget left over the last 30 days, the SLO period (and over 7 days, kept for existing
+  dashboards): an average of the 5m ratios, good enough for a gauge. Prometheus keeps 7 days in
+  staging and 15 in production, so the 30-day gauge averages what retention holds,
+- four multiwindow burn-rate alerts, as in the Google SRE workbook and sloth/pyrra: pages
+  (critical) on 1h and 5m above 14.4x the budget (2 % of a 30-day budget gone in an hour) and on
+  6h and 30m above 6x (5 % in six hours); tickets (warning) on 1d and 2h above 3x (10 % in a day)
+  and on 3d and 6h above 1x (10 % in three days). The short window makes each alert resolve soon
+  after the burn stops; Alertmanager's critical-mutes-warning rule silences a ticket while a page
+  for the same SLI fires.
 Ref: https://sre.google/workbook/alerting-on-slos/#6-multiwindow-multi-burn-rate-alerts
+Ref: https://sloth.dev/introduction/ (page and ticket windows)
 """
 
 from __future__ import annotations
@@ -16,11 +21,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, NamedTuple, Sequence
 
-from ..models import FAST_BURN_RATE, SLOW_BURN_RATE, SloObjective
+from ..slo_models import DAILY_BURN_RATE, FAST_BURN_RATE, SLOW_BURN_RATE, STEADY_BURN_RATE, CustomSli, SloObjective
 from .helpers import alert, record
 
-WINDOWS = ("5m", "30m", "1h", "6h")
-BUDGET_WINDOW = "7d"
+WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+BUDGET_WINDOWS = ("30d", "7d")
 SLO_PERIOD_DAYS = 30
 """The period the burn rates are relative to: 14.4x spends a 30-day budget in about 2 days."""
 
@@ -35,8 +40,11 @@ class BurnRateAlert(NamedTuple):
 
 BURN_RATE_ALERTS = (
     BurnRateAlert("1h", "5m", FAST_BURN_RATE, "2m", "critical"),
-    BurnRateAlert("6h", "30m", SLOW_BURN_RATE, "15m", "warning"),
+    BurnRateAlert("6h", "30m", SLOW_BURN_RATE, "15m", "critical"),
+    BurnRateAlert("1d", "2h", DAILY_BURN_RATE, "30m", "warning"),
+    BurnRateAlert("3d", "6h", STEADY_BURN_RATE, "1h", "warning"),
 )
+"""Pages (critical) on the two short pairs, tickets (warning) on the two long ones."""
 
 
 def _number(value: Decimal) -> str:
@@ -107,64 +115,137 @@ def recording_rules(objective: SloObjective) -> list[dict[str, Any]]:
             )
         )
     for sli, budget in (("availability", objective.availability_budget), ("latency", objective.latency_budget)):
-        rules.append(
-            record(
-                f"namespace_app:slo_{sli}_error_budget:remaining_{BUDGET_WINDOW}",
-                f"""
-                1 - avg_over_time(namespace_app:slo_{sli}_errors:ratio_rate5m{{{recorded}}}[{BUDGET_WINDOW}])
-                  / {_number(budget)}
-                """,
-                labels,
+        for budget_window in BUDGET_WINDOWS:
+            rules.append(
+                record(
+                    f"namespace_app:slo_{sli}_error_budget:remaining_{budget_window}",
+                    f"""
+                    1 - avg_over_time(namespace_app:slo_{sli}_errors:ratio_rate5m{{{recorded}}}[{budget_window}])
+                      / {_number(budget)}
+                    """,
+                    labels,
+                )
             )
-        )
+    for custom in objective.custom_slis:
+        rules.extend(custom_recording_rules(objective, custom))
     return rules
 
 
-def burn_rate_alerts(objective: SloObjective) -> list[dict[str, Any]]:
-    """Return the 1h/5m and 6h/30m burn-rate alerts of both SLIs of one objective."""
+def _escaped(query: str) -> str:
+    """A query from config, safe inside a promql() template ('%' is PromQL's modulo)."""
+    return query.replace("%", "%%")
+
+
+def custom_recording_rules(objective: SloObjective, custom: CustomSli) -> list[dict[str, Any]]:
+    """Return the error-ratio and error-budget recording rules of one custom SLI."""
+    labels = {**_objective_labels(objective), "sli": custom.name}
+    rules = [
+        record(
+            f"namespace_app_sli:slo_errors:ratio_rate{window}",
+            f"""
+            (
+              sum by (namespace) ({_escaped(custom.query("errors", window))})
+              or
+              sum by (namespace) ({_escaped(custom.query("total", window))}) * 0
+            )
+            /
+            sum by (namespace) ({_escaped(custom.query("total", window))})
+            """,
+            labels,
+        )
+        for window in WINDOWS
+    ]
+    selector = f'{_recorded_selector(objective)}, sli="{custom.name}"'
+    rules.extend(
+        record(
+            f"namespace_app_sli:slo_error_budget:remaining_{budget_window}",
+            f"""
+            1 - avg_over_time(namespace_app_sli:slo_errors:ratio_rate5m{{{selector}}}[{budget_window}])
+              / {_number(custom.budget)}
+            """,
+            labels,
+        )
+        for budget_window in BUDGET_WINDOWS
+    )
+    return rules
+
+
+class Sli(NamedTuple):
+    """One SLI of an objective, as its burn-rate alerts need it."""
+
+    alert: str
+    errors: str
+    """The recorded error ratio, '{window}' standing for the window."""
+    labels: dict[str, str]
+    budget: Decimal
+    target: str
+    outcome: str
+
+
+def _slis(objective: SloObjective) -> list[Sli]:
     recorded = _recorded_selector(objective)
-    slis = (
-        (
-            "availability",
+    labels = _objective_labels(objective)
+    threshold = f"{objective.latency_threshold_seconds:g}s"
+    slis = [
+        Sli(
+            "SLOAvailabilityErrorBudgetBurn",
+            f"namespace_app:slo_availability_errors:ratio_rate{{window}}{{{{{recorded}}}}}",
+            labels,
             objective.availability_budget,
             f"{objective.availability_percent:g}% available",
             "failed {{ $value | humanizePercentage }} of its requests",
         ),
-        (
-            "latency",
+        Sli(
+            "SLOLatencyErrorBudgetBurn",
+            f"namespace_app:slo_latency_errors:ratio_rate{{window}}{{{{{recorded}}}}}",
+            labels,
             objective.latency_budget,
-            f"{objective.latency_percent:g}% of requests within {objective.latency_threshold_seconds:g}s",
-            "answered {{ $value | humanizePercentage }} of its requests slower than "
-            f"{objective.latency_threshold_seconds:g}s",
+            f"{objective.latency_percent:g}% of requests within {threshold}",
+            f"answered {{{{ $value | humanizePercentage }}}} of its requests slower than {threshold}",
         ),
-    )
+    ]
+    for custom in objective.custom_slis:
+        selector = f'{recorded}, sli="{custom.name}"'
+        slis.append(
+            Sli(
+                "SLOCustomErrorBudgetBurn",
+                f"namespace_app_sli:slo_errors:ratio_rate{{window}}{{{{{selector}}}}}",
+                {**labels, "sli": custom.name},
+                custom.budget,
+                f"{custom.percent:g}% good {custom.name} events",
+                f"had {{{{ $value | humanizePercentage }}}} bad {custom.name} events",
+            )
+        )
+    return slis
+
+
+def burn_rate_alerts(objective: SloObjective) -> list[dict[str, Any]]:
+    """Return the four burn-rate alerts (see BURN_RATE_ALERTS) of every SLI of one objective."""
     alerts = []
-    for sli, budget, target, outcome in slis:
+    for sli in _slis(objective):
+        what = sli.labels.get("sli", sli.alert.removeprefix("SLO").removesuffix("ErrorBudgetBurn").lower())
         for burn in BURN_RATE_ALERTS:
-            threshold = f"({_number(burn.factor)} * {_number(budget)})"
+            threshold = f"({_number(burn.factor)} * {_number(sli.budget)})"
             days_left = f"{Decimal(SLO_PERIOD_DAYS) / burn.factor:.1f}".removesuffix(".0")
+            pace = f"{_number(burn.factor)}x too fast" if burn.factor > 1 else "faster than the objective allows"
             alerts.append(
                 alert(
-                    f"SLO{sli.capitalize()}ErrorBudgetBurn",
+                    sli.alert,
                     f"""
-                    namespace_app:slo_{sli}_errors:ratio_rate{burn.long_window}{{{recorded}}} > {threshold}
+                    {sli.errors.format(window=burn.long_window)} > {threshold}
                     and
-                    namespace_app:slo_{sli}_errors:ratio_rate{burn.short_window}{{{recorded}}} > {threshold}
+                    {sli.errors.format(window=burn.short_window)} > {threshold}
                     """,
                     for_=burn.for_,
                     severity=burn.severity,
-                    labels={
-                        **_objective_labels(objective),
-                        "long_window": burn.long_window,
-                        "short_window": burn.short_window,
-                    },
-                    summary=f"{objective.app} burns its {sli} error budget {_number(burn.factor)}x too fast "
+                    labels={**sli.labels, "long_window": burn.long_window, "short_window": burn.short_window},
+                    summary=f"{objective.app} burns its {what} error budget {pace} "
                     f"({burn.long_window} and {burn.short_window} windows).",
                     description=f"""
-                    {{{{ $labels.app }}}} in namespace {{{{ $labels.namespace }}}} {outcome} over the last
+                    {{{{ $labels.app }}}} in namespace {{{{ $labels.namespace }}}} {sli.outcome} over the last
                     {burn.long_window}, more than {_number(burn.factor)} times its error budget of
-                    {_number(budget * 100)}%
-                    (objective: {target}); at this pace a {SLO_PERIOD_DAYS}-day budget is spent in
+                    {_number(sli.budget * 100)}%
+                    (objective: {sli.target}); at this pace a {SLO_PERIOD_DAYS}-day budget is spent in
                     {days_left} days.
                     """,
                 )

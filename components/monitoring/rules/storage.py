@@ -53,6 +53,29 @@ ALERTS = [
     ),
 ]
 
+# kubernetes-mixin's KubePersistentVolumeFillingUp with predict_linear: a volume under 15 % free
+# that, at the pace of the last 6 hours, is full within 4 days warns before the thresholds above.
+ALERTS.append(
+    alert(
+        "PersistentVolumeFullInFourDays",
+        """
+        namespace_persistentvolumeclaim:kubelet_volume_stats_available_bytes:ratio < 0.15
+        and on (namespace, persistentvolumeclaim)
+        max by (namespace, persistentvolumeclaim) (
+          predict_linear(kubelet_volume_stats_available_bytes{%(kubelet)s}[6h], 4 * 24 * 3600)
+        ) < 0
+        """,
+        for_="1h",
+        severity="warning",
+        summary="A persistent volume is predicted to be full within four days.",
+        description="""
+        Volume claim {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has
+        {{ $value | humanizePercentage }} of its space free and, at the pace of the last 6 hours, is
+        full within four days.
+        """,
+    )
+)
+
 GROUPS = [
     {"name": "keelson.storage.recording", "rules": RECORDING_RULES},
     {"name": "keelson.storage.alerts", "rules": ALERTS},
