@@ -104,6 +104,7 @@ class PrometheusMixin(PlatformComponent):
             monitoring_namespace=self._namespace,
             external_labels={"environment": args.environment},
             kubelet_tls_verify=args.kubelet_tls_verify,
+            node_exporter_namespace=args.node_exporter.namespace.name if args.node_exporter.enabled else None,
         )
         self.prometheus_config = k8s.core.v1.ConfigMap(
             f"{name}-prometheus-config",
