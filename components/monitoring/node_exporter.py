@@ -138,7 +138,8 @@ class NodeExporterMixin(PlatformComponent):
                 {"name": "root", "mountPath": HOST_ROOT, "readOnly": True, "mountPropagation": "HostToContainer"},
                 {"name": "sys", "mountPath": HOST_SYS, "readOnly": True, "mountPropagation": "HostToContainer"},
             ],
-            livenessProbe={"httpGet": {"path": "/", "port": "metrics"}, "periodSeconds": 10, "failureThreshold": 6},
+            # Liveness only asks whether it answers at all; readiness that it serves its page.
+            livenessProbe={"tcpSocket": {"port": "metrics"}, "periodSeconds": 10, "failureThreshold": 6},
             readinessProbe={"httpGet": {"path": "/", "port": "metrics"}, "periodSeconds": 10},
         )
         pod = hardened_pod_spec(
