@@ -222,3 +222,28 @@ def test_a_privileged_namespace_off_does_not_need_to_be_privileged():
     MonitoringStackArgs.model_validate(
         {"nodeExporter": {"enabled": False, "namespace": {"name": "node-exporter", "podSecurity": {"enforce": "restricted"}}}}
     )
+
+
+# -- operator mode ---------------------------------------------------------------------------------------
+
+
+def test_operator_mode_scrapes_node_exporter_through_a_pod_monitor_the_prometheus_selects(crd_validators):
+    from crd_schemas import crd_errors
+
+    registered = render(operatorMode=True)
+    monitors = [r.manifest for r in harness.of_kind(registered, "PodMonitor")]
+    assert [monitor["metadata"]["name"] for monitor in monitors] == ["node-exporter"]
+    (monitor,) = monitors
+    assert not crd_errors(crd_validators, monitor), crd_errors(crd_validators, monitor)
+    spec = monitor["spec"]
+    assert spec["namespaceSelector"] == {"matchNames": ["node-exporter"]}
+    daemon_set = one(registered, "DaemonSet", "node-exporter", "node-exporter")
+    assert spec["selector"]["matchLabels"].items() <= daemon_set["spec"]["template"]["metadata"]["labels"].items()
+    (endpoint,) = spec["podMetricsEndpoints"]
+    assert endpoint["port"] == daemon_set["spec"]["template"]["spec"]["containers"][0]["ports"][0]["name"]
+    assert {"action": "replace", "targetLabel": "job", "replacement": "node-exporter"} in endpoint["relabelings"]
+    (prometheus,) = [r.manifest for r in harness.of_kind(registered, "Prometheus")]
+    assert prometheus["spec"]["podMonitorSelector"]["matchLabels"].items() <= monitor["metadata"]["labels"].items()
+    assert prometheus["spec"]["podMonitorNamespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    assert not crd_errors(crd_validators, prometheus), crd_errors(crd_validators, prometheus)
+    assert not harness.of_kind(render(operatorMode=True, nodeExporter={"enabled": False}), "PodMonitor")

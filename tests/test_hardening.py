@@ -262,9 +262,16 @@ def test_require_image_digests_refuses_a_stack_s_own_tagged_platform_image():
          "sourceRanges"),
         (lambda raw: raw.update(network={"apiServer": [{"cidr": "10.0.0.1/32", "ports": []}]}),
          "keelson:network.apiServer"),
+        (lambda raw: raw["monitoring"].update(nodeExporter={"namespace": {"name": "log-collector"}}),
+         "keelson:monitoring.nodeExporter.namespace.name = 'log-collector' is already keelson:logging.collectorNamespace.name"),
+        (lambda raw: raw["monitoring"].update(nodeExporter={"namespace": {"name": "node-exporter", "podSecurity": {"enforce": "restricted"}}}),
+         "'nodeExporter.namespace.podSecurity.enforce' (restricted) must be 'privileged'"),
+        (lambda raw: raw["monitoring"].update(nodeExporter={"namespace": {"name": "node-exporter", "quota": {"requests": {"cpu": "10m", "memory": "60Gi"}}}}),
+         "keelson:monitoring.nodeExporter.namespace.quota.requests.cpu (10m) is below the 50m needed by the node-exporter pod of one node"),
     ],
     ids=["minZones on a soft spread", "collector below platform", "collector beside loki",
-         "collector in monitoring", "bad source range", "api server without ports"],
+         "collector in monitoring", "bad source range", "api server without ports",
+         "node-exporter beside the collector", "node-exporter namespace restricted", "node-exporter quota below its pod"],
 )
 def test_bad_hardening_settings_are_refused_before_anything_is_registered(mutate, fragment):
     assert fragment in settings_error("staging", mutate)

@@ -73,15 +73,16 @@ endpoints, RBAC objects, ingressclasses) and 'create' on tokenreviews and subjec
 its optional authentication filter; none of those is granted here."""
 
 
-def kube_state_metrics_args(listen_host: str = "") -> list[str]:
-    """The kube-state-metrics flags: exactly WATCHED_RESOURCES, metrics on METRICS_PORT and its own on
-    TELEMETRY_PORT, both on 'listen_host' (every address by default; the live test uses 127.0.0.1)."""
+def kube_state_metrics_args(host: str = "::", port: int = METRICS_PORT, telemetry_port: int = TELEMETRY_PORT) -> list[str]:
+    """The kube-state-metrics flags: exactly WATCHED_RESOURCES, the object metrics on 'port' and its own
+    on 'telemetry_port', both on 'host' (default '::', upstream's: every IPv4 and IPv6 address of the
+    pod; the live test uses 127.0.0.1)."""
     return [
         f"--resources={','.join(sorted(WATCHED_RESOURCES))}",
-        f"--host={listen_host}" if listen_host else "--host=0.0.0.0",
-        f"--port={METRICS_PORT}",
-        f"--telemetry-host={listen_host}" if listen_host else "--telemetry-host=0.0.0.0",
-        f"--telemetry-port={TELEMETRY_PORT}",
+        f"--host={host}",
+        f"--port={port}",
+        f"--telemetry-host={host}",
+        f"--telemetry-port={telemetry_port}",
     ]
 
 

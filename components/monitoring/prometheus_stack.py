@@ -160,7 +160,8 @@ class PrometheusMixin(PlatformComponent):
         return footprint
 
     def _prometheus_operator_objects(self, name: str, args: MonitoringStackArgs, labels: dict[str, str]) -> Footprint:
-        """Operator mode: the Prometheus resource, one PrometheusRule per rule file, ServiceMonitors."""
+        """Operator mode: the Prometheus resource, one PrometheusRule per rule file, ServiceMonitors and
+        node-exporter's PodMonitor."""
         spec = args.prometheus
         selected = {**labels, **operator.SELECTED_BY}
 
@@ -199,6 +200,9 @@ class PrometheusMixin(PlatformComponent):
             )
         for monitor_name, monitor_spec in operator.cluster_service_monitor_specs().items():
             custom(f"servicemonitor-{monitor_name}", "ServiceMonitor", monitor_name, monitor_spec)
+        if args.node_exporter.enabled:
+            custom("podmonitor-node-exporter", "PodMonitor", "node-exporter",
+                   operator.node_exporter_pod_monitor_spec(args.node_exporter.namespace.name))
         resources = hardened_container("prometheus", spec.image, spec.resources)["resources"]
         custom(
             "prometheus",
