@@ -77,7 +77,7 @@ def assert_the_api_server_holds_what_the_program_registers(deployed: dict, clust
     )
 
 
-CUSTOM_KINDS = {"Certificate", "ClusterIssuer", "Issuer", "Prometheus", "PrometheusRule", "ServiceMonitor"}
+CUSTOM_KINDS = {"Certificate", "ClusterIssuer", "Issuer", "PodMonitor", "Prometheus", "PrometheusRule", "ServiceMonitor"}
 """Kinds served by the installed CRDs: the API server validates them against the CRD schemas and
 prunes fields a schema does not know, silently."""
 

@@ -112,8 +112,8 @@ class KubeStateMetricsSpec(KeelsonModel):
     resources: ResourceRequirements = ResourceRequirements(
         requests=ComputeResources(cpu="50m", memory="128Mi"), limits=ComputeResources(cpu="200m", memory="256Mi")
     )
-    """Requests and limits. Default: 50m/128Mi requested, 200m/256Mi limit, enough for a few thousand
-    objects; raise the memory on large clusters (its memory grows with the number of objects)."""
+    """Requests and limits. Default: 50m/128Mi requested, 200m/256Mi limit, near kube-prometheus'
+    190Mi/250Mi; its memory grows with the number of objects, so raise it on large clusters."""
 
 
 class KubeStateMetricsMixin(PlatformComponent):

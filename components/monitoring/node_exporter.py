@@ -56,7 +56,7 @@ may create pods there may create privileged ones."""
 
 EXCLUDED_MOUNT_POINTS = "^/(dev|proc|sys|run/containerd/.+|var/lib/docker/.+|var/lib/kubelet/pods/.+|var/lib/kubelet/plugins/.+)($|/)"
 """Mount points left out of node_filesystem_*: kernel filesystems and the per-container and per-pod
-mounts, which repeat the node's disks once per pod (kube-prometheus leaves out the same)."""
+mounts, which repeat the node's disks once per pod (kube-prometheus leaves out much the same)."""
 EXCLUDED_DEVICES = "^(veth.*|cali.*|cilium.*|lxc.*|[a-f0-9]{15})$"
 """Network devices left out of node_network_*: the per-pod virtual ends (one per pod, they come and go)."""
 
