@@ -3,7 +3,7 @@ versions of the deployed images; kube-state-metrics' ClusterRole is upstream's e
 never widened; node_exporter on this machine on a loopback port, and kube-state-metrics against the
 local control plane with nothing but a token of exactly the ClusterRole the program renders, both
 scraped by a real Prometheus that finds node and cluster series, every kube_* and node_* series the
-alert and recording rules read among them."""
+alert and recording rules read among them, and evaluates every rule on them without error."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from components import images
 from components.builders.labels import image_version
 from components.monitoring.kube_state_metrics import WATCHED_RESOURCES, kube_state_metrics_args
 from components.monitoring.node_exporter import node_exporter_args
-from components.monitoring.rules import rule_files
+from components.monitoring.rules import render_rule_files, rule_files
 from conftest import FIGURES
 from prometheus_tools import tool
 
@@ -255,8 +255,13 @@ def live(cluster, program_resources, node_exporter, kube_state_metrics, tmp_path
                 str(kube_state_metrics), f"--kubeconfig={kubeconfig}",
                 *kube_state_metrics_args("127.0.0.1", ports["kube-state-metrics"], ports["telemetry"])]),
         }
+        rules = tmp_path / "rules"
+        rules.mkdir()
+        for file_name, text in render_rule_files().items():
+            (rules / file_name).write_text(text)
         config = {
             "global": {"scrape_interval": "2s", "scrape_timeout": "2s", "evaluation_interval": "2s"},
+            "rule_files": [f"{rules}/*.yaml"],
             "scrape_configs": [
                 {"job_name": "node-exporter", "static_configs": [{"targets": [f"127.0.0.1:{ports['node-exporter']}"]}]},
                 # As in the in-cluster job: keep the namespace/pod labels of the objects described.
@@ -274,14 +279,27 @@ def live(cluster, program_resources, node_exporter, kube_state_metrics, tmp_path
         cluster.kubectl("delete", "-f", str(manifests), "--ignore-not-found", "--wait=false", check=False)
 
 
+PROMQL_KEYWORDS = {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left",
+                   "group_right", "inf", "nan"}
+
+
+def selected_metrics(expression: str) -> set[str]:
+    """The metric names (and recording rules) a PromQL expression selects: what is left of its
+    identifiers once strings, label matchers, ranges, grouping labels, functions and keywords are gone."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', "", expression)
+    text = re.sub(r"\{[^}]*\}|\[[^\]]*\]", " ", text)
+    text = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    names = re.findall(r"(?<![\w:.])([A-Za-z_:][A-Za-z0-9_:]*)(?![\w:])(?!\s*\()", text)
+    return {name for name in names if name.lower() not in PROMQL_KEYWORDS}
+
+
 def rule_exporter_series() -> set[str]:
     """Every kube_* and node_* metric name (kube-state-metrics' and node_exporter's) an alert or
-    recording rule's expression reads."""
+    recording rule's expression selects."""
     return {
         name
         for document in rule_files().values() for group in document["groups"] for rule in group["rules"]
-        # A metric name, not part of a recording rule's level:metric:operation name.
-        for name in re.findall(r"(?<![\w:])((?:kube|node)_[A-Za-z0-9_]+)(?![\w:])", rule["expr"])
+        for name in selected_metrics(rule["expr"]) if name.startswith(("kube_", "node_"))
     }
 
 
@@ -328,6 +346,34 @@ def test_a_real_prometheus_scrapes_node_and_cluster_series_from_the_real_exporte
         f"{counts['node_']} node_* and {counts['kube_']} kube_* metric names, {len(found['node_filesystem_avail_bytes'])} "
         f"filesystems, {len(nodes)} Ready nodes, all {len(rules_read)} kube_*/node_* series the rules read "
         f"({', '.join(sorted(rules_read))}); no RBAC denial"
+    )
+
+
+def test_the_rules_evaluate_without_error_on_the_real_exporters_series(live):
+    """Every rule loads and evaluates cleanly, and each recording rule that reads only the exporters'
+    series records something: the label names the rules select on (namespace, pod, container,
+    mountpoint, fstype, job...) are the ones the real exporters export."""
+    url = live["url"]
+    rules = [rule for document in rule_files().values() for group in document["groups"] for rule in group["rules"]]
+    fed = sorted(rule["record"] for rule in rules if "record" in rule
+                 and selected_metrics(rule["expr"]) and all(name.startswith(("kube_", "node_")) for name in selected_metrics(rule["expr"])))
+    assert fed, "no recording rule reads only kube_*/node_* series: the selector regex or the rules changed"
+    loaded: list[dict[str, Any]] = []
+    empty = fed
+    deadline = time.monotonic() + LIVE_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        answer = get_json(f"{url}/api/v1/rules")
+        loaded = [rule for group in (answer or {}).get("data", {}).get("groups", []) for rule in group["rules"]]
+        empty = [record for record in fed if not query(url, record)]
+        if len(loaded) == len(rules) and all(rule["health"] != "unknown" for rule in loaded) and not empty:
+            break
+        time.sleep(1)
+    broken = [f"{rule['name']}: {rule['health']} {rule.get('lastError', '')}" for rule in loaded if rule["health"] != "ok"]
+    assert len(loaded) == len(rules) and not broken, f"{len(loaded)}/{len(rules)} rules loaded; failing:\n" + "\n".join(broken)
+    assert not empty, f"recording rules over the exporters' series recorded nothing within {LIVE_TIMEOUT_SECONDS}s: {empty}"
+    FIGURES["live exporters: rules"] = (
+        f"{len(loaded)} rules evaluated on the real exporters' series, all health ok; "
+        f"{len(fed)} recording rules over kube_*/node_* series recorded ({', '.join(fed)})"
     )
 
 
