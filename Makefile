@@ -10,7 +10,8 @@ CHECKOV_VENV := .venv-checkov
 POLICY_VENV := policy/.venv
 STACK ?= local
 
-.PHONY: help venv checkov policy-venv actionlint kube-score psa-check toolchain prometheus-tools loki kubernetes system-tools up preview policy-preview \
+.PHONY: help venv checkov policy-venv actionlint kube-score psa-check toolchain prometheus-tools loki node-exporter \
+	kube-state-metrics kubernetes system-tools up preview policy-preview \
 	cluster-up cluster-down test bench clean
 
 help:
@@ -61,6 +62,13 @@ prometheus-tools:
 loki:
 	tools/bootstrap-loki.sh >/dev/null
 
+# The exporters the MonitoringStack deploys, run for real by tests/test_exporters_live.py.
+node-exporter:
+	tools/bootstrap-node-exporter.sh >/dev/null
+
+kube-state-metrics:
+	tools/bootstrap-kube-state-metrics.sh >/dev/null
+
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok, from Go modules.
 kubernetes:
 	tools/bootstrap-kubernetes.sh >/dev/null
@@ -84,7 +92,8 @@ preview: venv toolchain
 policy-preview: venv policy-venv toolchain
 	tools/pulumi.sh preview --stack $(STACK) --policy-pack policy
 
-test: venv checkov policy-venv system-tools prometheus-tools loki toolchain actionlint kube-score psa-check kubernetes
+test: venv checkov policy-venv system-tools prometheus-tools loki node-exporter kube-state-metrics toolchain actionlint kube-score \
+	psa-check kubernetes
 	mkdir -p build
 	$(VENV)/bin/python -m pytest --junitxml=build/test-results.xml $(PYTEST_ARGS)
 	$(VENV)/bin/python tools/check_layers.py build/test-results.xml

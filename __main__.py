@@ -96,6 +96,7 @@ pulumi.export(
         "monitoring": monitoring.namespace,
         "logging": logging.namespace,
         "logCollector": logging.collector_namespace,
+        **({"nodeExporter": monitoring.node_exporter_namespace} if monitoring.node_exporter_namespace is not None else {}),
     },
 )
 pulumi.export("lokiUrl", logging.loki_url)

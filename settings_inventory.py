@@ -15,12 +15,15 @@ if TYPE_CHECKING:
 
 def governed_namespaces(settings: StackSettings) -> list[tuple[str, NamespaceSpec]]:
     """The namespaces the stack creates and governs, with the key that names each."""
-    return [
+    governed = [
         ("keelson:namespace", settings.namespace),
         ("keelson:monitoring.namespace", settings.monitoring.namespace),
         ("keelson:logging.namespace", settings.logging.namespace),
         ("keelson:logging.collectorNamespace", settings.logging.collector_namespace),
     ]
+    if settings.monitoring.node_exporter.enabled:
+        governed.append(("keelson:monitoring.nodeExporter.namespace", settings.monitoring.node_exporter.namespace))
+    return governed
 
 
 def ingress_hosts(settings: StackSettings) -> list[tuple[str, str, str]]:

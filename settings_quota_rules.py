@@ -89,15 +89,20 @@ def _peaks(settings: StackSettings) -> list[tuple[str, NamespaceSpec, Footprint,
         resources_footprint(spec.prometheus.resources, spec.prometheus.replicas),
         resources_footprint(spec.alertmanager.resources, spec.alertmanager.replicas),
         resources_footprint(spec.grafana.resources, 2),
+        resources_footprint(spec.kube_state_metrics.resources, 2 * spec.kube_state_metrics.enabled),
     ])
     logging = resources_footprint(settings.logging.loki.resources, settings.logging.loki.replicas)
     collector = resources_footprint(settings.logging.fluent_bit.resources, 1)
+    node_exporter = resources_footprint(spec.node_exporter.resources, 1)
     peaks = [
         ("keelson:namespace", settings.namespace, apps, "the apps at their autoscaling maximum plus one rollout surge pod each, and their Jobs and canaries"),
-        ("keelson:monitoring.namespace", settings.monitoring.namespace, monitoring, "Prometheus, Alertmanager and Grafana (two pods while it rolls)"),
+        ("keelson:monitoring.namespace", settings.monitoring.namespace, monitoring,
+         "Prometheus, Alertmanager, Grafana and kube-state-metrics (two pods each of the last two while they roll)"),
         ("keelson:logging.namespace", settings.logging.namespace, logging, "Loki"),
         ("keelson:logging.collectorNamespace", settings.logging.collector_namespace, collector, "the Fluent Bit pod of one node"),
     ]
+    if spec.node_exporter.enabled:
+        peaks.append(("keelson:monitoring.nodeExporter.namespace", spec.node_exporter.namespace, node_exporter, "the node-exporter pod of one node"))
     return [
         (
             key,

@@ -11,9 +11,9 @@ To move an image to a new release, resolve the new tag's index digest and edit o
     go run github.com/google/go-containerregistry/cmd/crane@v0.22.1 digest quay.io/prometheus/prometheus:v3.6.0
 
 (`crane digest` prints the index digest for a multi-platform tag; `docker buildx imagetools
-inspect <image>:<tag>` shows the same as "Digest:"). Then run `make test`: the Loki and Prometheus
-tools the tests build follow the tags here (tests/test_loki.py and tests/prometheus_tools.py check
-that they agree).
+inspect <image>:<tag>` shows the same as "Digest:"). Then run `make test`: the Loki, Prometheus,
+node_exporter and kube-state-metrics builds the tests run follow the tags here (tests/test_loki.py,
+tests/prometheus_tools.py and tests/test_exporters_live.py check that they agree).
 """
 
 from __future__ import annotations
@@ -27,6 +27,13 @@ ALERTMANAGER = (
 GRAFANA = "docker.io/grafana/grafana:11.6.1@sha256:52c3e20686b860c6dc1f623811565773cf51eefa378817a4896dfc863c3c82c8"
 LOKI = "docker.io/grafana/loki:3.7.8@sha256:1107dd5274e0ada47e42472b7a7e71f3b2a2fe878878108f3e2f9e51528f0193"
 FLUENT_BIT = "cr.fluentbit.io/fluent/fluent-bit:4.2.2"
+KUBE_STATE_METRICS = (
+    "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.18.0"
+    "@sha256:1545919b72e3ae035454fc054131e8d0f14b42ef6fc5b2ad5c751cafa6b2130e"
+)
+NODE_EXPORTER = (
+    "docker.io/prom/node-exporter:v1.10.2@sha256:3ac34ce007accad95afed72149e0d2b927b7e42fd1c866149b945b84737c62c3"
+)
 
 UNPINNED_DEFAULTS: dict[str, str] = {
     FLUENT_BIT: "no index digest of fluent-bit 4.2.2 could be verified when it was pinned; pin one with "

@@ -20,7 +20,7 @@ from engine import Project, Result
 
 PSS_VIOLATION = harness.ROOT / "tests" / "fixtures" / "pss_violation"
 REPLACING_OPS = {"replace", "create-replacement", "delete-replaced"}
-PLATFORM_NAMESPACES = {"monitoring", "logging", "log-collector"}
+PLATFORM_NAMESPACES = {"monitoring", "logging", "log-collector", "node-exporter"}
 
 
 def unsafe_replacements(steps: list[dict], declared_safe: frozenset[str] = frozenset()) -> list[str]:
@@ -77,7 +77,7 @@ def assert_the_api_server_holds_what_the_program_registers(deployed: dict, clust
     )
 
 
-CUSTOM_KINDS = {"Certificate", "ClusterIssuer", "Issuer", "Prometheus", "PrometheusRule", "Schedule", "ServiceMonitor"}
+CUSTOM_KINDS = {"Certificate", "ClusterIssuer", "Issuer", "PodMonitor", "Prometheus", "PrometheusRule", "Schedule", "ServiceMonitor"}
 """Kinds served by the installed CRDs: the API server validates them against the CRD schemas and
 prunes fields a schema does not know, silently."""
 
@@ -255,6 +255,15 @@ def test_rbac_grants_each_identity_only_what_it_needs(production, cluster):
     assert not cluster.can_i(prometheus, "list", "secrets", "monitoring"), "Prometheus can list its own Secrets"
     assert not cluster.can_i(prometheus, "delete", "pods"), "Prometheus can delete pods"
 
+    state_metrics = "system:serviceaccount:monitoring:kube-state-metrics"
+    for verb, resource in (("list", "pods"), ("watch", "nodes"), ("list", "horizontalpodautoscalers.autoscaling")):
+        assert cluster.can_i(state_metrics, verb, resource), f"kube-state-metrics cannot {verb} {resource}"
+    for verb, resource in (("list", "secrets"), ("list", "configmaps"), ("get", "pods"), ("delete", "pods"),
+                           ("create", "tokenreviews.authentication.k8s.io")):
+        assert not cluster.can_i(state_metrics, verb, resource), f"kube-state-metrics can {verb} {resource}"
+    node_exporter = "system:serviceaccount:node-exporter:node-exporter"
+    assert not cluster.can_i(node_exporter, "list", "pods"), "node-exporter can list pods; it reads only its node"
+
     namespace = "keelson-production"
     roles = [obj for obj in production["objects"] if obj.kind == "Role" and obj.manifest["metadata"]["namespace"] == namespace]
     assert len(roles) == 2, [role.label for role in roles]
@@ -282,6 +291,7 @@ def test_rbac_grants_each_identity_only_what_it_needs(production, cluster):
             assert not cluster.can_i(subject, verb, resource), f"{subject} can {verb} {resource} cluster-wide"
     FIGURES["cluster: least privilege (kubectl auth can-i)"] = (
         f"{len(accounts)} ServiceAccounts: none can exec/attach/port-forward; Prometheus lists pods, reads no Secret; "
+        "kube-state-metrics lists and watches, reads no Secret or ConfigMap; "
         f"{len(roles)} apps read only their own ConfigMap/Secret"
     )
 

@@ -1,4 +1,5 @@
-"""The second hardening pass, per stack under mocks: the collector alone in a privileged namespace,
+"""The second hardening pass, per stack under mocks: each node agent (the log collector, node-exporter)
+alone in a privileged namespace, host access only where they need it,
 egress no wider than the stack names, digest-pinned platform images, PriorityClasses with the
 collector above the platform, ephemeral storage for every emptyDir, Ingress source ranges, a hard
 zone spread in production and drain-safe budgets for singletons; plus the settings that guard them."""
@@ -32,17 +33,57 @@ def named(registered: list[harness.Registered], kind: str, name: str) -> harness
     return found
 
 
+PRIVILEGED_NAMESPACES = {
+    "log-collector": {"DaemonSet log-collector/fluent-bit (logging-fluent-bit)"},
+    "node-exporter": {"DaemonSet node-exporter/node-exporter (monitoring-node-exporter)"},
+}
+"""The namespaces enforcing Pod Security 'privileged', each holding exactly one node agent: Fluent Bit
+(hostPath /var/log) and node-exporter (hostPID, hostNetwork, read-only hostPath / and /sys)."""
+
+
 @pytest.mark.parametrize("stack", harness.STACKS)
-def test_the_privileged_namespace_holds_the_log_collector_and_nothing_else(program_resources, stack):
+def test_each_privileged_namespace_holds_its_node_agent_and_nothing_else(program_resources, stack):
     registered = program_resources[stack]
     privileged = {
         r.manifest["metadata"]["name"]
         for r in harness.of_kind(registered, "Namespace")
         if r.manifest["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
     }
-    assert privileged == {"log-collector"}, f"{stack}: namespaces enforcing 'privileged': {privileged}"
-    inside = {r.label for r in workloads(registered) if r.manifest["metadata"]["namespace"] == "log-collector"}
-    assert inside == {"DaemonSet log-collector/fluent-bit (logging-fluent-bit)"}, inside
+    assert privileged == set(PRIVILEGED_NAMESPACES), f"{stack}: namespaces enforcing 'privileged': {privileged}"
+    for namespace, expected in PRIVILEGED_NAMESPACES.items():
+        inside = {r.label for r in workloads(registered) if r.manifest["metadata"]["namespace"] == namespace}
+        assert inside == expected, f"{stack}: workloads in the privileged namespace {namespace}: {inside}"
+
+
+def test_host_namespaces_and_host_paths_are_the_node_agents_alone_and_read_only_where_they_read(program_resources):
+    for workload in workloads(program_resources["production"]):
+        spec = pod(workload)
+        host = {key for key in ("hostPID", "hostNetwork", "hostIPC") if spec.get(key)}
+        paths = {volume["name"]: volume["hostPath"]["path"] for volume in spec["volumes"] if "hostPath" in volume}
+        name = workload.manifest["metadata"]["name"]
+        if name == "node-exporter":
+            assert host == {"hostPID", "hostNetwork"} and set(paths.values()) == {"/", "/sys"}, workload.label
+            (container,) = spec["containers"]
+            mounts = [m for m in container["volumeMounts"] if m["name"] in paths]
+            assert mounts and all(m.get("readOnly") for m in mounts), f"{workload.label}: a host path is writable"
+            assert spec["securityContext"]["runAsNonRoot"] and container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        elif name == "fluent-bit":
+            assert not host and set(paths.values()) == {"/var/log", "/var/lib/fluent-bit"}, workload.label
+        else:
+            assert not host and not paths, f"{workload.label}: host namespaces {host}, host paths {paths}"
+
+
+def test_turning_node_exporter_off_leaves_the_collector_the_only_privileged_namespace():
+    config = harness.stack_config("staging")
+    config["keelson:monitoring"] = {**config["keelson:monitoring"], "nodeExporter": {"enabled": False}}
+    registered = harness.run_program("staging", config)
+    privileged = {
+        r.manifest["metadata"]["name"]
+        for r in harness.of_kind(registered, "Namespace")
+        if r.manifest["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    }
+    assert privileged == {"log-collector"}, privileged
+    assert not [r.label for r in harness.kubernetes_objects(registered) if "node-exporter" in r.label]
 
 
 INTERNET_ALLOWED = {"alertmanager": "sends notifications to Slack, PagerDuty and SMTP relays on the internet"}
@@ -221,9 +262,16 @@ def test_require_image_digests_refuses_a_stack_s_own_tagged_platform_image():
          "sourceRanges"),
         (lambda raw: raw.update(network={"apiServer": [{"cidr": "10.0.0.1/32", "ports": []}]}),
          "keelson:network.apiServer"),
+        (lambda raw: raw["monitoring"].update(nodeExporter={"namespace": {"name": "log-collector"}}),
+         "keelson:monitoring.nodeExporter.namespace.name = 'log-collector' is already keelson:logging.collectorNamespace.name"),
+        (lambda raw: raw["monitoring"].update(nodeExporter={"namespace": {"name": "node-exporter", "podSecurity": {"enforce": "restricted"}}}),
+         "'nodeExporter.namespace.podSecurity.enforce' (restricted) must be 'privileged'"),
+        (lambda raw: raw["monitoring"].update(nodeExporter={"namespace": {"name": "node-exporter", "quota": {"requests": {"cpu": "10m", "memory": "60Gi"}}}}),
+         "keelson:monitoring.nodeExporter.namespace.quota.requests.cpu (10m) is below the 50m needed by the node-exporter pod of one node"),
     ],
     ids=["minZones on a soft spread", "collector below platform", "collector beside loki",
-         "collector in monitoring", "bad source range", "api server without ports"],
+         "collector in monitoring", "bad source range", "api server without ports",
+         "node-exporter beside the collector", "node-exporter namespace restricted", "node-exporter quota below its pod"],
 )
 def test_bad_hardening_settings_are_refused_before_anything_is_registered(mutate, fragment):
     assert fragment in settings_error("staging", mutate)

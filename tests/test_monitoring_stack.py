@@ -30,7 +30,7 @@ def test_every_monitoring_workload_is_hardened_and_has_its_network_policy(progra
     workloads = {**_in_monitoring(registered, "StatefulSet"), **_in_monitoring(registered, "Deployment")}
     # In operator mode the operator builds Prometheus' StatefulSet from the Prometheus resource.
     operated = {"prometheus"} if _in_monitoring(registered, "Prometheus") else set()
-    assert set(workloads) | operated == {"prometheus", "alertmanager", "grafana"}
+    assert set(workloads) | operated == {"prometheus", "alertmanager", "grafana", "kube-state-metrics"}
     policies = _in_monitoring(registered, "NetworkPolicy")
     for name, workload in workloads.items():
         pod = workload.manifest["spec"]["template"]["spec"]
@@ -53,9 +53,11 @@ def test_only_the_api_readers_get_a_token_and_every_cluster_role_only_reads(prog
         for resource in harness.of_kind(registered, kind)
         if any(volume["name"] == "kube-api-access" for volume in resource.manifest["spec"]["template"]["spec"]["volumes"])
     )
-    # Prometheus discovers targets; Fluent Bit reads pod metadata. Nothing else calls the API.
+    # Prometheus discovers targets; Fluent Bit reads pod metadata; kube-state-metrics reports the
+    # objects' state. Nothing else calls the API (node-exporter reads only its node).
     assert tokened == [
         "DaemonSet log-collector/fluent-bit (logging-fluent-bit)",
+        "Deployment monitoring/kube-state-metrics (monitoring-kube-state-metrics)",
         "StatefulSet monitoring/prometheus (monitoring-prometheus)",
     ]
     for role in harness.of_kind(registered, "ClusterRole"):
@@ -71,7 +73,7 @@ def test_production_runs_two_prometheus_and_three_clustered_alertmanagers_with_p
     assert alertmanager["replicas"] == 3
     args = alertmanager["template"]["spec"]["containers"][0]["args"]
     assert len([arg for arg in args if arg.startswith("--cluster.peer=")]) == 3
-    assert set(_in_monitoring(registered, "PodDisruptionBudget")) == {"prometheus", "alertmanager", "grafana"}
+    assert set(_in_monitoring(registered, "PodDisruptionBudget")) == {"prometheus", "alertmanager", "grafana", "kube-state-metrics"}
     claims = sets["prometheus"].manifest["spec"]["volumeClaimTemplates"]
     assert claims[0]["spec"]["storageClassName"] == "standard"
     assert claims[0]["spec"]["resources"]["requests"]["storage"] == "50Gi"
@@ -89,7 +91,7 @@ def test_staging_runs_single_replicas_whose_pdbs_never_block_a_drain_and_no_volu
     sets = _in_monitoring(registered, "StatefulSet")
     assert sets["prometheus"].manifest["spec"]["replicas"] == sets["alertmanager"].manifest["spec"]["replicas"] == 1
     budgets = _in_monitoring(registered, "PodDisruptionBudget")
-    assert set(budgets) == {"prometheus", "alertmanager", "grafana"}
+    assert set(budgets) == {"prometheus", "alertmanager", "grafana", "kube-state-metrics"}
     for name, budget in budgets.items():
         assert budget.manifest["spec"].get("maxUnavailable") == 1 and "minAvailable" not in budget.manifest["spec"], (
             f"{budget.label}: a singleton's budget must let a drain evict its one pod"

@@ -15,7 +15,7 @@ def test_each_stack_runs_an_api_and_a_worker_in_its_governed_namespace(program_r
     apps = sorted(resource.name for resource in registered if resource.type == "keelson:index:HardenedApp")
     assert apps == ["api", "worker"]
     namespaces = {resource.manifest["metadata"]["name"] for resource in harness.of_kind(registered, "Namespace")}
-    assert namespaces == {f"keelson-{stack}", "monitoring", "logging", "log-collector"}
+    assert namespaces == {f"keelson-{stack}", "monitoring", "logging", "log-collector", "node-exporter"}
     deployments = {
         resource.manifest["metadata"]["name"]
         for resource in harness.of_kind(registered, "Deployment")
@@ -166,18 +166,21 @@ def _manifest_totals(manifests) -> dict:
 def test_the_footprint_export_adds_up_the_rendered_workloads(stack):
     registered = harness.run_program(stack)
     footprints = harness.LAST_PROGRAM["footprints"]
-    for component, namespace in (("apps", f"keelson-{stack}"), ("monitoring", "monitoring")):
+    # The monitoring footprint counts node-exporter's DaemonSet for one node (one pod, no 'replicas').
+    for component, namespaces in (("apps", {f"keelson-{stack}"}), ("monitoring", {"monitoring", "node-exporter"})):
         manifests = [
             resource.manifest
-            for kind in ("Deployment", "StatefulSet", "Prometheus")
+            for kind in ("Deployment", "StatefulSet", "Prometheus", "DaemonSet")
             for resource in harness.of_kind(registered, kind)
-            if resource.manifest["metadata"]["namespace"] == namespace
+            if resource.manifest["metadata"]["namespace"] in namespaces
         ]
         expected = _manifest_totals(manifests)
         footprint = footprints[component]
         assert (footprint.pods, footprint.cpu_requests, footprint.memory_requests) == (
             expected["pods"], expected["cpu"], expected["memory"]
         ), f"{stack} {component}: footprint {footprint} disagrees with the manifests {expected}"
+        if component == "monitoring":
+            assert any(m["kind"] == "DaemonSet" for m in manifests), f"{stack}: no node-exporter DaemonSet counted"
         assert (footprint.cpu_limits, footprint.memory_limits) == (expected["cpu_limits"], expected["memory_limits"])
 
 

@@ -180,7 +180,7 @@ def test_the_config_has_the_cluster_component_and_per_app_jobs():
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert len(jobs) >= 7 and len(jobs) == len(config["scrape_configs"])
     for name in (
-        "apiserver", "kubelet", "cadvisor", "kube-state-metrics", "kubernetes-pods",
+        "apiserver", "kubelet", "cadvisor", "kube-state-metrics", "node-exporter", "kubernetes-pods",
         "kubernetes-service-endpoints", "prometheus", "alertmanager", "grafana",
     ):  # fmt: skip
         assert name in jobs, f"scrape job '{name}' is missing"

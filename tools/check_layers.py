@@ -26,6 +26,8 @@ LAYERS = {
     "tests.test_prometheus_config": "promtool config, live Prometheus",
     "tests.test_alertmanager_config": "amtool check-config",
     "tests.test_monitoring_stack": "MonitoringStack and dashboards",
+    "tests.test_exporters": "kube-state-metrics, node-exporter",
+    "tests.test_exporters_live": "real exporters, live Prometheus",
     "tests.test_cert_issuer": "CertIssuer and cert-manager CRDs",
     "tests.test_engine": "real Pulumi engine (preview, up)",
     "tests.test_cluster": "real API server (local cluster)",

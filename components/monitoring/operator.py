@@ -2,8 +2,9 @@
 
 Where prometheus-operator runs, MonitoringStack emits a `Prometheus` resource, one
 `PrometheusRule` per rule file (the very documents rules/ renders for the raw config) and
-`ServiceMonitor`s whose relabelings give every series the labels the rules select on (job,
-namespace, app, component, pod), so one source of rules serves both modes.
+`ServiceMonitor`s (and a `PodMonitor` for node-exporter, which has no Service) whose relabelings
+give every series the labels the rules select on (job, namespace, app, component, pod, node), so
+one source of rules serves both modes.
 Ref: https://prometheus-operator.dev/docs/api-reference/api/
 """
 
@@ -20,7 +21,7 @@ PROMETHEUS_OPERATOR_VERSION = "0.85.0"
 
 API_VERSION = "monitoring.coreos.com/v1"
 SELECTED_BY = {"app.kubernetes.io/part-of": "keelson"}
-"""The label the Prometheus resource selects its rules and ServiceMonitors by."""
+"""The label the Prometheus resource selects its rules, ServiceMonitors and PodMonitors by."""
 
 
 APP_LABELS_RELABELING = [
@@ -113,6 +114,22 @@ def cluster_service_monitor_specs() -> dict[str, dict[str, Any]]:
     }
 
 
+def node_exporter_pod_monitor_spec(namespace: str) -> dict[str, Any]:
+    """Return the PodMonitor spec of the node-exporter pods in 'namespace': job 'node-exporter', and
+    'instance' and 'node' set to the node's name, as the raw config's job does."""
+    node_name = {"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_node_name"]}
+    return {
+        "namespaceSelector": {"matchNames": [namespace]},
+        "selector": {"matchLabels": {"app.kubernetes.io/name": "node-exporter"}},
+        "podMetricsEndpoints": [
+            {
+                "port": "metrics",
+                "relabelings": [_job("node-exporter"), {**node_name, "targetLabel": "instance"}, {**node_name, "targetLabel": "node"}],
+            }
+        ],
+    }
+
+
 def prometheus_spec(
     *,
     image: str,
@@ -144,6 +161,8 @@ def prometheus_spec(
         "ruleSelector": {"matchLabels": SELECTED_BY},
         "serviceMonitorSelector": {"matchLabels": SELECTED_BY},
         "serviceMonitorNamespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": monitoring_namespace}},
+        "podMonitorSelector": {"matchLabels": SELECTED_BY},
+        "podMonitorNamespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": monitoring_namespace}},
         "alerting": {
             "alertmanagers": [
                 {"namespace": monitoring_namespace, "name": "alertmanager", "port": "web", "apiVersion": "v2"}

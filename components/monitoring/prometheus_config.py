@@ -10,6 +10,8 @@ Scrape jobs (Ref: https://prometheus.io/docs/prometheus/latest/configuration/con
   services (no nodes/proxy: the kubelet is scraped directly, not through the API server proxy);
 - kube-state-metrics: its Service, with honor_labels so its 'namespace'/'pod' labels (those of the
   objects it describes) are kept, not renamed to exported_*;
+- node-exporter: its DaemonSet's pods in their own namespace, one target per node, with the
+  'instance' and 'node' labels set to the node's name (stable across pod restarts);
 - kubernetes-pods, kubernetes-service-endpoints: anything annotated prometheus.io/scrape=true,
   except Keelson apps (they carry keelson.dev/scrape-interval and have jobs of their own);
 - prometheus, alertmanager, grafana: the MonitoringStack's own pods, by name label and port;
@@ -28,6 +30,8 @@ from .remote_write import RemoteWriteTarget, remote_write_config
 from .rules.helpers import APP_JOB_PREFIX
 
 MONITORING_NAMESPACE = "monitoring"
+NODE_EXPORTER_NAMESPACE = "node-exporter"
+NODE_EXPORTER_PORT = 9100
 RULES_DIR = "/etc/prometheus/rules"
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 PROMETHEUS_PORT = 9090
@@ -125,6 +129,21 @@ def _cluster_jobs(service_account_dir: str, kubelet_tls_verify: bool) -> list[di
             ],
         },
     ]
+
+
+def node_exporter_job(namespace: str) -> dict[str, Any]:
+    """Return the 'node-exporter' job: the running node-exporter pods of 'namespace', labelled by node."""
+    return {
+        "job_name": "node-exporter",
+        "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [namespace]}}],
+        "relabel_configs": [
+            _keep(_NAME_LABEL, "node-exporter"),
+            _keep("__meta_kubernetes_pod_container_port_number", str(NODE_EXPORTER_PORT)),
+            _RUNNING_PODS_ONLY,
+            _copy("__meta_kubernetes_pod_node_name", "instance"),
+            _copy("__meta_kubernetes_pod_node_name", "node"),
+        ],
+    }
 
 
 def _annotated_jobs(monitoring_namespace: str) -> list[dict[str, Any]]:
@@ -241,6 +260,7 @@ def prometheus_config(
     kubelet_tls_verify: bool = True,
     remote_write: Sequence[RemoteWriteTarget] = (),
     remote_write_secrets_dir: str = REMOTE_WRITE_SECRETS_DIR,
+    node_exporter_namespace: str | None = NODE_EXPORTER_NAMESPACE,
 ) -> dict[str, Any]:
     """Return the in-cluster Prometheus configuration.
 
@@ -261,6 +281,8 @@ def prometheus_config(
         remote_write: endpoints samples are copied to (see remote_write.py). Default: none.
         remote_write_secrets_dir: where their credential files are mounted. Default: the path
             the MonitoringStack mounts the remote-write Secret at.
+        node_exporter_namespace: where the node-exporter DaemonSet runs, scraped in the
+            'node-exporter' job. Default: 'node-exporter'; None leaves the job out (no DaemonSet).
 
     Alertmanager replicas are discovered as pods, so Prometheus sends every alert to each of them
     (what a clustered Alertmanager expects) rather than through a load-balanced Service.
@@ -288,6 +310,7 @@ def prometheus_config(
         },
         "scrape_configs": [
             *_cluster_jobs(service_account_dir, kubelet_tls_verify),
+            *([node_exporter_job(node_exporter_namespace)] if node_exporter_namespace else []),
             *_annotated_jobs(monitoring_namespace),
             _component_job("prometheus", PROMETHEUS_PORT, monitoring_namespace),
             _component_job("alertmanager", ALERTMANAGER_PORT, monitoring_namespace),

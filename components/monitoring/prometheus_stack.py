@@ -118,6 +118,7 @@ class PrometheusMixin(PlatformComponent):
             external_labels={"environment": args.environment},
             kubelet_tls_verify=args.kubelet_tls_verify,
             remote_write=spec.remote_write,
+            node_exporter_namespace=args.node_exporter.namespace.name if args.node_exporter.enabled else None,
         )
         self.prometheus_config = k8s.core.v1.ConfigMap(
             f"{name}-prometheus-config",
@@ -196,7 +197,8 @@ class PrometheusMixin(PlatformComponent):
         )
 
     def _prometheus_operator_objects(self, name: str, args: MonitoringStackArgs, labels: dict[str, str]) -> Footprint:
-        """Operator mode: the Prometheus resource, one PrometheusRule per rule file, ServiceMonitors."""
+        """Operator mode: the Prometheus resource, one PrometheusRule per rule file, ServiceMonitors and
+        node-exporter's PodMonitor."""
         spec = args.prometheus
         selected = {**labels, **operator.SELECTED_BY}
 
@@ -236,6 +238,9 @@ class PrometheusMixin(PlatformComponent):
         for monitor_name, monitor_spec in operator.cluster_service_monitor_specs().items():
             custom(f"servicemonitor-{monitor_name}", "ServiceMonitor", monitor_name, monitor_spec)
         self._remote_write_secret(name, labels, spec.remote_write, with_usernames=True)
+        if args.node_exporter.enabled:
+            custom("podmonitor-node-exporter", "PodMonitor", "node-exporter",
+                   operator.node_exporter_pod_monitor_spec(args.node_exporter.namespace.name))
         resources = hardened_container("prometheus", spec.image, spec.resources)["resources"]
         custom(
             "prometheus",

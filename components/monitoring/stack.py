@@ -5,8 +5,14 @@ and Alertmanager configurations (prometheus_config.py, alertmanager.py) and the 
 (dashboards.py). Every workload is hardened like a HardenedApp (builders/workload.py), has its
 own NetworkPolicy, and a PodDisruptionBudget when it runs more than one replica.
 
+Two exporters feed the cluster's state to Prometheus, each a toggle that is on by default:
+kube-state-metrics (kube_state_metrics.py) beside Prometheus, and node-exporter (node_exporter.py),
+a DaemonSet in a privileged namespace of its own because it shares the nodes' PID and network
+namespaces.
+
 This module holds the component and its Args; each workload, with its spec, lives in a module of
-its own that the component mixes in: prometheus_stack.py, alertmanager_stack.py and grafana.py.
+its own that the component mixes in: prometheus_stack.py, alertmanager_stack.py, grafana.py,
+kube_state_metrics.py and node_exporter.py.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from ..scheduling import SpreadPolicy
 from .alertmanager import routing_warnings
 from .alertmanager_stack import AlertmanagerMixin, AlertmanagerSpec
 from .grafana import GrafanaMixin, GrafanaSpec
+from .kube_state_metrics import KubeStateMetricsMixin, KubeStateMetricsSpec
 from .models import AlertChannels, ScrapedApp, SloObjective
+from .node_exporter import NodeExporterMixin, NodeExporterSpec
 from .prometheus_config import ALERTMANAGER_PORT, PROMETHEUS_PORT
 from .prometheus_stack import PrometheusMixin, PrometheusSpec
 
@@ -48,6 +56,12 @@ class MonitoringStackArgs(KeelsonModel):
     """The Alertmanager cluster. Default: one replica (see AlertmanagerSpec)."""
     grafana: GrafanaSpec = GrafanaSpec()
     """The Grafana server. Default: cluster-internal, without an Ingress (see GrafanaSpec)."""
+    kube_state_metrics: KubeStateMetricsSpec = KubeStateMetricsSpec()
+    """kube-state-metrics, the objects' state as series. Default: on, one replica beside Prometheus,
+    listing and watching only what it reports (see KubeStateMetricsSpec)."""
+    node_exporter: NodeExporterSpec = NodeExporterSpec()
+    """node-exporter on every node. Default: on, in its own 'node-exporter' namespace, Pod Security
+    'privileged' (see NodeExporterSpec)."""
     channels: AlertChannels = AlertChannels()
     """Where alerts go; a channel left out gets no receiver. Default: none, so every alert goes to the
     'null' receiver and MonitoringStack warns that nobody is notified; in a stack, keelson:alerting sets it."""
@@ -100,25 +114,52 @@ class MonitoringStackArgs(KeelsonModel):
 
     @model_validator(mode="after")
     def _workloads_fit_the_limit_range(self) -> MonitoringStackArgs:
-        check_limit_range_ratios(
-            [(owner, getattr(self, owner).resources) for owner in ("prometheus", "alertmanager", "grafana")],
-            self.namespace.limit_range.max_limit_request_ratio,
-        )
+        workloads = [(owner, getattr(self, owner).resources) for owner in ("prometheus", "alertmanager", "grafana")]
+        if self.kube_state_metrics.enabled:
+            workloads.append(("kubeStateMetrics", self.kube_state_metrics.resources))
+        check_limit_range_ratios(workloads, self.namespace.limit_range.max_limit_request_ratio)
+        if self.node_exporter.enabled:
+            check_limit_range_ratios(
+                [("nodeExporter", self.node_exporter.resources)],
+                self.node_exporter.namespace.limit_range.max_limit_request_ratio,
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _node_exporter_namespace_admits_it(self) -> MonitoringStackArgs:
+        if not self.node_exporter.enabled:
+            return self
+        enforce = self.node_exporter.namespace.pod_security.enforce
+        if enforce != "privileged":
+            raise ValueError(
+                f"'nodeExporter.namespace.podSecurity.enforce' ({enforce}) must be 'privileged': node-exporter shares "
+                "the node's PID and network namespaces and mounts / and /sys from it, which 'baseline' and "
+                "'restricted' reject"
+            )
+        if self.node_exporter.namespace.name == self.namespace.name:
+            raise ValueError(
+                f"'nodeExporter.namespace.name' ({self.node_exporter.namespace.name}) must differ from 'namespace.name' "
+                f"({self.namespace.name}): node-exporter's namespace admits privileged pods, so Prometheus keeps one "
+                "of its own"
+            )
         return self
 
 
-class MonitoringStack(PrometheusMixin, AlertmanagerMixin, GrafanaMixin):
+class MonitoringStack(PrometheusMixin, AlertmanagerMixin, GrafanaMixin, KubeStateMetricsMixin, NodeExporterMixin):
     """Prometheus (StatefulSet), Alertmanager (clustered StatefulSet) and Grafana (Deployment)
-    with their configuration, rules, dashboards, RBAC, Services, NetworkPolicies and PDBs.
+    with their configuration, rules, dashboards, RBAC, Services, NetworkPolicies and PDBs; and the
+    kube-state-metrics Deployment and node-exporter DaemonSet they scrape, unless turned off.
 
     Outputs:
         namespace: the monitoring namespace.
+        node_exporter_namespace: node-exporter's namespace (None when it is off).
         prometheus_url / alertmanager_url: in-cluster URLs.
         grafana_url: public URL when Grafana has an Ingress, else its in-cluster URL.
         grafana_admin_password: the generated admin password (a Pulumi secret).
     """
 
     namespace: pulumi.Output[str]
+    node_exporter_namespace: pulumi.Output[str] | None
     prometheus_url: pulumi.Output[str]
     alertmanager_url: pulumi.Output[str]
     grafana_url: pulumi.Output[str]
@@ -135,11 +176,15 @@ class MonitoringStack(PrometheusMixin, AlertmanagerMixin, GrafanaMixin):
             "prometheus": self._prometheus(name, args),
             "alertmanager": self._alertmanager(name, args),
             "grafana": self._grafana(name, args),
+            "kube-state-metrics": self._kube_state_metrics(name, args),
+            "node-exporter": self._node_exporter(name, args),
         }
         self.footprint = total(list(self._footprints.values()))
-        """What Prometheus, Alertmanager and Grafana request and may use, all replicas together."""
+        """What Prometheus, Alertmanager, Grafana and the exporters request and may use, all replicas
+        together (node-exporter counted for one node)."""
         suffix = f".{namespace}.svc.cluster.local"
         self.namespace = self.governed_namespace.name
+        self.node_exporter_namespace = self.node_exporter_governed_namespace.name if args.node_exporter.enabled else None
         prometheus_service = "prometheus-operated" if args.operator_mode else "prometheus"
         self.prometheus_url = pulumi.Output.from_input(f"http://{prometheus_service}{suffix}:{PROMETHEUS_PORT}")
         self.alertmanager_url = pulumi.Output.from_input(f"http://alertmanager{suffix}:{ALERTMANAGER_PORT}")
@@ -149,6 +194,7 @@ class MonitoringStack(PrometheusMixin, AlertmanagerMixin, GrafanaMixin):
         self.register_outputs(
             {
                 "namespace": self.namespace,
+                "node_exporter_namespace": self.node_exporter_namespace,
                 "prometheus_url": self.prometheus_url,
                 "alertmanager_url": self.alertmanager_url,
                 "grafana_url": self.grafana_url,
