@@ -413,22 +413,21 @@ def test_promtool_accepts_the_prometheus_config_and_rules_each_stack_deploys(pro
     assert f"SUCCESS: {len(list(rules_dir.iterdir()))} rule files found" in result.stdout + result.stderr
 
 
-JOBS_ADDED_ELSEWHERE = {"node-exporter"}
-"""Guarded jobs whose scrape job and exporter come with the exporters work, not with this config."""
-
-
 def test_every_job_the_rules_guard_is_scraped_in_both_modes(operator_mode_production):
     from components.monitoring.prometheus_config import prometheus_config
     from components.monitoring.rules.self_monitoring import GUARDED_JOBS
 
-    guarded = {guarded.job for guarded in GUARDED_JOBS} - JOBS_ADDED_ELSEWHERE
+    guarded = {guarded.job for guarded in GUARDED_JOBS}
     raw = {job["job_name"] for job in prometheus_config()["scrape_configs"]}
     assert guarded <= raw, f"guarded jobs the raw config never scrapes: {sorted(guarded - raw)}"
+    endpoints = [
+        *(endpoint for monitor in _custom(operator_mode_production, "ServiceMonitor").values() for endpoint in monitor["spec"]["endpoints"]),
+        *(endpoint for monitor in _custom(operator_mode_production, "PodMonitor").values() for endpoint in monitor["spec"]["podMetricsEndpoints"]),
+    ]
     operated = {
         relabel["replacement"]
-        for monitor in _custom(operator_mode_production, "ServiceMonitor").values()
-        for endpoint in monitor["spec"]["endpoints"]
+        for endpoint in endpoints
         for relabel in endpoint.get("relabelings", [])
         if relabel.get("targetLabel") == "job"
     }
-    assert guarded <= operated, f"guarded jobs no ServiceMonitor scrapes: {sorted(guarded - operated)}"
+    assert guarded <= operated, f"guarded jobs no ServiceMonitor or PodMonitor scrapes: {sorted(guarded - operated)}"
