@@ -31,10 +31,12 @@ OVERHEAD_TARGET = 1.3
 SCALING_TARGET = 11.0
 EVALUATION_STACKS = ("staging", "production")
 
-FULL = {"processes": 5, "warm": 3, "overhead": 7, "scaling_rounds": 3, "scaling_runs": 2, "engine": 5}
-QUICK = {"processes": 2, "warm": 1, "overhead": 3, "scaling_rounds": 1, "scaling_runs": 2, "engine": 1}
+ENGINE_TARGET = 1.2
+FULL = {"processes": 5, "warm": 3, "overhead": 7, "scaling_rounds": 3, "scaling_runs": 2, "engine": 5, "engine_scale": 3}
+QUICK = {"processes": 2, "warm": 1, "overhead": 3, "scaling_rounds": 1, "scaling_runs": 2, "engine": 1, "engine_scale": 1}
 """Repeats: evaluation processes and warm runs in each; alternated overhead pairs; scaling rounds
-(every size once per round, each in a fresh process) and timed runs per process; real-engine runs."""
+(every size once per round, each in a fresh process) and timed runs per process; real-engine runs;
+real-engine rounds at 10, 50 and 100 apps."""
 
 
 def seconds(value: float) -> str:
@@ -166,8 +168,43 @@ class Runner:
                 f"{keelson['resources']} resources; minimal program with {baseline['resources']} "
                 f"(bare ConfigMaps, render-mode provider): {seconds(baseline['median'])}; "
                 f"{result['repeats']} alternated run{'s' if result['repeats'] > 1 else ''} each",
-                f"{result['ratios'][figure]:.2f}× the minimal program",
+                f"{result['ratios'][figure]:.2f}× the minimal program, ≤ {ENGINE_TARGET}×: "
+                f"{verdict(result['ratios'][figure] <= ENGINE_TARGET)}",
             )
+
+    def engine_scale(self) -> None:
+        """`pulumi preview` at 10, 50 and 100 apps beside the minimal program with as many resources."""
+        self.section("4. real engine at scale")
+        result = run_worker("real_engine.py", "--scale", "--repeats", str(self.repeats["engine_scale"]), timeout=3600)
+        keelson, baseline = result["keelson"], result["baseline"]
+        for size in result["sizes"]:
+            ours, bare = keelson[str(size)], baseline[str(size)]
+            resources = ours["resources"]
+            self.row(
+                "4",
+                f"engine at scale: `pulumi preview`, {size} apps",
+                seconds(ours["median"]),
+                f"{resources} resources, {ours['median'] / resources * 1000:.1f} ms/resource; minimal program with "
+                f"{resources}: {seconds(bare['median'])}, {bare['median'] / resources * 1000:.1f} ms/resource "
+                f"({ours['median'] / bare['median']:.2f}×)",
+            )
+        small, large = str(min(result["sizes"])), str(max(result["sizes"]))
+        ratio = keelson[large]["median"] / keelson[small]["median"]
+
+        def marginal(runs: dict[str, Any]) -> float:
+            """Seconds per resource between the smallest and the largest stack."""
+            return (runs[large]["median"] - runs[small]["median"]) / (runs[large]["resources"] - runs[small]["resources"])
+
+        per_app = (keelson[large]["median"] - keelson[small]["median"]) / (int(large) - int(small))
+        self.row(
+            "4",
+            f"engine at scale: time({large} apps) / time({small} apps)",
+            f"{ratio:.2f}",
+            f"each resource past the {small}-app stack costs {marginal(keelson) * 1000:.1f} ms (minimal program: "
+            f"{marginal(baseline) * 1000:.1f} ms), each app {seconds(per_app)}; generated stack files (staging with N apps); medians of {result['repeats']} alternated "
+            f"round{'s' if result['repeats'] > 1 else ''}",
+            f"≤ {SCALING_TARGET:g}: {verdict(ratio <= SCALING_TARGET)}",
+        )
 
     # 5 -----------------------------------------------------------------------------------------
     def footprint(self) -> None:
@@ -253,6 +290,7 @@ def main() -> None:
     runner.scaling()
     if not options.skip_engine:
         runner.engine()
+        runner.engine_scale()
     runner.footprint()
     table = runner.table(command, about)
     print(table)
