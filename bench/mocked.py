@@ -195,8 +195,9 @@ SCALING_STACK = "staging"
 
 
 def scaling_config(count: int) -> dict[str, Any]:
-    """The staging stack with 'count' apps (APIs with an Ingress and workers, alternating) in the
-    shared namespace, whose quota is raised to fit them all at their autoscaling maximum."""
+    """The staging stack with 'count' apps (APIs with an Ingress and workers, alternating; each API
+    talks to the worker after it) in the shared namespace, whose quota is raised to fit them all at
+    their autoscaling maximum, with a Job or an HTTP-01 solver pod per app on top."""
     import harness
 
     config = copy.deepcopy(harness.stack_config(SCALING_STACK))
@@ -208,9 +209,16 @@ def scaling_config(count: int) -> dict[str, Any]:
         app = copy.deepcopy(template[component])
         if "ingress" in app:
             app["ingress"] = {"host": f"{name}.staging.keelson.example.com"}
+        partner = f"worker-{index + 1:03d}"
+        if "talksTo" in app:
+            app["talksTo"] = [
+                {**peer, "app": partner} if peer.get("app") == "worker" else peer
+                for peer in app["talksTo"]
+                if peer.get("app") != "worker" or index + 1 < count
+            ]
         apps[name] = app
     config["keelson:apps"] = apps
-    peak_pods = sum(app["autoscaling"]["maxReplicas"] + 1 for app in apps.values())
+    peak_pods = sum(app["autoscaling"]["maxReplicas"] + 1 for app in apps.values()) + count
     config["keelson:namespace"] = {
         **config["keelson:namespace"],
         "quota": {

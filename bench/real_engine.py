@@ -9,11 +9,17 @@ Kubernetes provider and as many bare ConfigMaps as make its resource count equal
                                  (the stack is created once; previews leave no state)
     up --stack local, cold       fresh state (stack removed and re-created, rendered/ deleted)
     up --stack local, warm       a second up, nothing changed
+
+With --scale, the preview at 10, 50 and 100 apps instead: stack files generated from the staging
+stack by bench/mocked.py's scaling_config (the same apps as the mocked scaling figure), each
+previewed beside a minimal program with as many resources, so a reader sees what one more app, and
+one more resource, costs a pull request's preview.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import sys
@@ -50,9 +56,18 @@ BASELINE_FIXED = 2
 """Resources of the baseline besides its ConfigMaps: the Stack and the provider."""
 
 
+SCALE_SIZES = (10, 50, 100)
+SCALE_KEYS = ("keelson:apps", "keelson:namespace", "keelson:monitoring")
+"""What scaling_config changes in the staging stack: the apps, the namespace quota, the SLOs' app."""
+
+
+def scale_stacks() -> tuple[str, ...]:
+    return tuple(f"scale-{size}" for size in SCALE_SIZES)
+
+
 def baseline_project(workdir: Path) -> Project:
-    """The minimal program, in a Project wired exactly like Keelson's copy (tests/engine.py); both
-    of its stacks render, so neither sees a kubeconfig."""
+    """The minimal program, in a Project wired exactly like Keelson's copy (tests/engine.py); all
+    of its stacks render, so none sees a kubeconfig."""
     source, copy = workdir / "source", workdir / "project"
     source.mkdir()
     copy.mkdir()
@@ -61,7 +76,22 @@ def baseline_project(workdir: Path) -> Project:
         yaml.safe_dump({"name": "keelson-baseline", "description": "bench baseline", "runtime": runtime})
     )
     (source / "__main__.py").write_text(BASELINE_PROGRAM)
-    return Project(copy, source=source, render_stacks=("local", "production"))
+    return Project(copy, source=source, render_stacks=("local", "production", *scale_stacks()))
+
+
+def write_scale_stack(project: Project, size: int) -> str:
+    """Pulumi.scale-<size>.yaml in Keelson's copy: the staging stack file (its encrypted values and
+    salt kept, so the example passphrase opens it) with 'size' apps; returns the stack name."""
+    from mocked import SCALING_STACK, scaling_config
+
+    stack_file = yaml.safe_load((ROOT / f"Pulumi.{SCALING_STACK}.yaml").read_text())
+    generated = scaling_config(size)
+    for key in SCALE_KEYS:
+        assert "secure" not in json.dumps(stack_file["config"][key]), f"{key} holds a secret: keep it as written"
+        stack_file["config"][key] = generated[key]
+    name = f"scale-{size}"
+    (project.workdir / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(stack_file, sort_keys=False))
+    return name
 
 
 def _init(project: Project, stack: str, resources: int | None) -> None:
@@ -148,12 +178,44 @@ def real_engine(repeats: int) -> dict[str, Any]:
     return result
 
 
+def real_engine_scale(repeats: int) -> dict[str, Any]:
+    """`pulumi preview` of Keelson with 10, 50 and 100 apps, each beside the minimal program with as
+    many resources; sizes and programs take turns, round after round."""
+    runs: dict[str, dict[int, list[float]]] = {"keelson": {}, "baseline": {}}
+    counts: dict[int, int] = {}
+    with tempfile.TemporaryDirectory(prefix="keelson-bench-") as keelson_dir, tempfile.TemporaryDirectory(
+        prefix="keelson-baseline-"
+    ) as baseline_dir:
+        projects = {"keelson": Project(Path(keelson_dir)), "baseline": baseline_project(Path(baseline_dir))}
+        for size in SCALE_SIZES:
+            stack = write_scale_stack(projects["keelson"], size)
+            _init(projects["keelson"], stack, None)
+            _, summary = _timed(projects["keelson"], "preview", "--stack", stack)
+            counts[size] = _count(summary, "to create")
+            _init(projects["baseline"], stack, counts[size])
+            _timed(projects["baseline"], "preview", "--stack", stack)
+        for _ in range(repeats):
+            for size in SCALE_SIZES:
+                for name, project in projects.items():
+                    seconds, summary = _timed(project, "preview", "--stack", f"scale-{size}")
+                    assert _count(summary, "to create") == counts[size], summary
+                    runs[name].setdefault(size, []).append(seconds)
+    result: dict[str, Any] = {"repeats": repeats, "sizes": list(SCALE_SIZES)}
+    for name in runs:
+        result[name] = {
+            str(size): {"median": median(values), "runs": values, "resources": counts[size]}
+            for size, values in runs[name].items()
+        }
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--scale", action="store_true", help="preview 10, 50 and 100 apps instead")
     parser.add_argument("--out", help="write the JSON result here instead of printing it")
     options = parser.parse_args()
-    write_json(options.out, real_engine(options.repeats))
+    write_json(options.out, (real_engine_scale if options.scale else real_engine)(options.repeats))
 
 
 if __name__ == "__main__":

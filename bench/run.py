@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BENCH, ROOT, machine, median, noisy_processes, run_worker  # noqa: E402
 
 README_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
+NOTES_HEADING = "## Notes"
+"""bench/RESULTS.md keeps what follows this heading (written by hand: profiles, before/after) across runs."""
 """README.md shows the latest table between these lines (written by --readme)."""
 
 SCALING_SIZES = (1, 10, 50, 100)
@@ -31,10 +33,18 @@ OVERHEAD_TARGET = 1.3
 SCALING_TARGET = 11.0
 EVALUATION_STACKS = ("staging", "production")
 
-FULL = {"processes": 5, "warm": 3, "overhead": 7, "scaling_rounds": 3, "scaling_runs": 2, "engine": 5}
-QUICK = {"processes": 2, "warm": 1, "overhead": 3, "scaling_rounds": 1, "scaling_runs": 2, "engine": 1}
+ENGINE_TARGET = 1.2
+FULL = {
+    "processes": 5, "warm": 3, "overhead": 7, "scaling_rounds": 3, "scaling_runs": 2, "engine": 5, "engine_profile": 3,
+    "engine_scale": 3,
+}
+QUICK = {
+    "processes": 2, "warm": 1, "overhead": 3, "scaling_rounds": 1, "scaling_runs": 2, "engine": 1, "engine_profile": 1,
+    "engine_scale": 1,
+}
 """Repeats: evaluation processes and warm runs in each; alternated overhead pairs; scaling rounds
-(every size once per round, each in a fresh process) and timed runs per process; real-engine runs."""
+(every size once per round, each in a fresh process) and timed runs per process; real-engine runs;
+profiled real-engine previews; real-engine rounds at 10, 50 and 100 apps."""
 
 
 def seconds(value: float) -> str:
@@ -166,8 +176,66 @@ class Runner:
                 f"{keelson['resources']} resources; minimal program with {baseline['resources']} "
                 f"(bare ConfigMaps, render-mode provider): {seconds(baseline['median'])}; "
                 f"{result['repeats']} alternated run{'s' if result['repeats'] > 1 else ''} each",
-                f"{result['ratios'][figure]:.2f}× the minimal program",
+                f"{result['ratios'][figure]:.2f}× the minimal program, ≤ {ENGINE_TARGET}×: "
+                f"{verdict(result['ratios'][figure] <= ENGINE_TARGET)}",
             )
+
+    def engine_profile(self) -> None:
+        """The production preview split into phases (bench/engine_profile.py), Keelson beside the minimal program."""
+        self.section("4. real engine: where the time goes")
+        result = run_worker("engine_profile.py", "--repeats", str(self.repeats["engine_profile"]))
+        keelson, baseline = result["keelson"], result["baseline"]
+        extra = keelson["total"]["median"] - baseline["total"]["median"]
+        for key, label in result["labels"].items():
+            ours, bare = keelson[key]["median"], baseline[key]["median"]
+            self.row(
+                "4",
+                f"breakdown of the production preview: {label}",
+                seconds(ours),
+                f"minimal program {seconds(bare)}; {'+' if ours >= bare else '−'}{seconds(abs(ours - bare))}",
+            )
+        self.row(
+            "4",
+            "breakdown of the production preview: whole preview; Python CPU",
+            f"{seconds(keelson['total']['median'])}; {seconds(keelson['python_cpu']['median'])}",
+            f"minimal program {seconds(baseline['total']['median'])}; {seconds(baseline['python_cpu']['median'])} "
+            f"(+{seconds(extra)} in all); {result['resources']['keelson']} resources each; medians of "
+            f"{result['repeats']} alternated profiled run{'s' if result['repeats'] > 1 else ''} (bench/engine_profile.py)",
+        )
+
+    def engine_scale(self) -> None:
+        """`pulumi preview` at 10, 50 and 100 apps beside the minimal program with as many resources."""
+        self.section("4. real engine at scale")
+        result = run_worker("real_engine.py", "--scale", "--repeats", str(self.repeats["engine_scale"]), timeout=3600)
+        keelson, baseline = result["keelson"], result["baseline"]
+        for size in result["sizes"]:
+            ours, bare = keelson[str(size)], baseline[str(size)]
+            resources = ours["resources"]
+            self.row(
+                "4",
+                f"engine at scale: `pulumi preview`, {size} apps",
+                seconds(ours["median"]),
+                f"{resources} resources, {ours['median'] / resources * 1000:.1f} ms/resource; minimal program with "
+                f"{resources}: {seconds(bare['median'])}, {bare['median'] / resources * 1000:.1f} ms/resource "
+                f"({ours['median'] / bare['median']:.2f}×)",
+            )
+        small, large = str(min(result["sizes"])), str(max(result["sizes"]))
+        ratio = keelson[large]["median"] / keelson[small]["median"]
+
+        def marginal(runs: dict[str, Any]) -> float:
+            """Seconds per resource between the smallest and the largest stack."""
+            return (runs[large]["median"] - runs[small]["median"]) / (runs[large]["resources"] - runs[small]["resources"])
+
+        per_app = (keelson[large]["median"] - keelson[small]["median"]) / (int(large) - int(small))
+        self.row(
+            "4",
+            f"engine at scale: time({large} apps) / time({small} apps)",
+            f"{ratio:.2f}",
+            f"each resource past the {small}-app stack costs {marginal(keelson) * 1000:.1f} ms (minimal program: "
+            f"{marginal(baseline) * 1000:.1f} ms), each app {seconds(per_app)}; generated stack files (staging with N apps); medians of {result['repeats']} alternated "
+            f"round{'s' if result['repeats'] > 1 else ''}",
+            f"≤ {SCALING_TARGET:g}: {verdict(ratio <= SCALING_TARGET)}",
+        )
 
     # 5 -----------------------------------------------------------------------------------------
     def footprint(self) -> None:
@@ -253,13 +321,17 @@ def main() -> None:
     runner.scaling()
     if not options.skip_engine:
         runner.engine()
+        runner.engine_profile()
+        runner.engine_scale()
     runner.footprint()
     table = runner.table(command, about)
     print(table)
     if not options.quick:
-        (BENCH / "RESULTS.md").write_text(
+        results = BENCH / "RESULTS.md"
+        notes = results.read_text().partition(NOTES_HEADING)[1:] if results.exists() else ("", "")
+        results.write_text(
             "# Benchmark results\n\nWritten by `python bench/run.py` (see bench/run.py for what each figure "
-            "measures).\n\n" + table + "\n"
+            "measures).\n\n" + table + "\n" + ("\n" + "".join(notes) if notes[0] else "")
         )
     if options.readme:
         (ROOT / "README.md").write_text(readme_with(ROOT / "README.md", table))

@@ -54,7 +54,6 @@ class KeelsonModel(BaseModel):
         populate_by_name=True,
         frozen=True,
         validate_default=True,
-        use_attribute_docstrings=True,
         allow_inf_nan=False,
     )
 

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Iterator, Literal
 from pydantic.fields import FieldInfo
 
 from components import CertIssuerArgs, GovernedNamespaceArgs, HardenedAppArgs, LoggingStackArgs, MonitoringStackArgs
+from components.docstrings import with_field_docstrings
 from components.models import KeelsonModel
 from settings import StackSettings
 
@@ -103,7 +104,7 @@ def walked_fields(roots: Iterable[type[KeelsonModel]]) -> dict[str, FieldInfo]:
     """{'Model.field (alias)': field} for every field of every reachable model, each under the class declaring it."""
     fields: dict[str, FieldInfo] = {}
     for model in reachable_models(roots):
-        for name, field in model.model_fields.items():
+        for name, field in with_field_docstrings(model).model_fields.items():
             label = f"{_declared_by(model, name).__name__}.{name} ({field.alias or name})"
             fields.setdefault(label, field)
     return fields

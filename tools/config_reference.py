@@ -17,6 +17,7 @@ from pydantic_core import PydanticUndefined
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from components.docstrings import with_field_docstrings  # noqa: E402
 from settings import (  # noqa: E402
     STACK_WIDE_APP_FIELDS,
     STACK_WIDE_LOGGING_FIELDS,
@@ -96,7 +97,7 @@ def rows(model: type[BaseModel], prefix: str, defaults=None) -> list[str]:
         skip = {"loki_url"}
     elif prefix == "keelson:ingress.":
         skip = {"cluster_issuer"}
-    for name, field in model.model_fields.items():
+    for name, field in with_field_docstrings(model).model_fields.items():
         if name in skip:
             continue
         key = f"{prefix}{field.alias or name}"
