@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.monitoring.alertmanager import (
+from keelson.monitoring.alertmanager import (
     SECRET_KEYS,
     SECRETS_DIR,
     AlertRoutingWarning,
@@ -20,8 +20,8 @@ from components.monitoring.alertmanager import (
     alertmanager_secret_data,
     routing_warnings,
 )
-from components.monitoring.models import AlertChannels
-from components.monitoring.rules import to_yaml
+from keelson.monitoring.models import AlertChannels
+from keelson.monitoring.rules import to_yaml
 from conftest import FIGURES
 from prometheus_tools import ALERTMANAGER_VERSION, tool
 

@@ -14,8 +14,8 @@ from typing import Any, Iterable, Iterator, Literal
 
 from pydantic.fields import FieldInfo
 
-from components import CertIssuerArgs, GovernedNamespaceArgs, HardenedAppArgs, LoggingStackArgs, MonitoringStackArgs
-from components.models import KeelsonModel
+from keelson import CertIssuerArgs, GovernedNamespaceArgs, HardenedAppArgs, LoggingStackArgs, MonitoringStackArgs
+from keelson.models import KeelsonModel
 from settings import StackSettings
 
 PUBLIC_ARGS: tuple[type[KeelsonModel], ...] = (
