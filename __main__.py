@@ -11,9 +11,9 @@ import gc
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.footprint import total
+from keelson.footprint import total
 
-from components import (
+from keelson import (
     BackupSchedules,
     CertIssuer,
     GovernedNamespace,

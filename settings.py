@@ -23,16 +23,16 @@ from settings_rules import (  # noqa: F401  (re-exported: tools/config_reference
     STACK_WIDE_MONITORING_FIELDS,
     STACK_WIDE_TLS_FIELDS,
 )
-from components.backups import BackupPolicy, BackupSchedulesArgs, BackupTarget
-from components.cert_issuer import CertIssuerArgs
-from components.hardened_app import HardenedAppArgs, LogLevel
-from components.logging.stack import LoggingStackArgs
-from components.models import DnsLabel, KeelsonModel, NamespaceSpec
-from components.monitoring import AlertChannels, ScrapedApp
-from components.monitoring.stack import MonitoringStackArgs
-from components.namespace import GovernedNamespaceArgs
-from components.network_models import AppPeer, IngressPolicy, NetworkPeers
-from components.scheduling import PriorityClasses, SpreadPolicy
+from keelson.backups import BackupPolicy, BackupSchedulesArgs, BackupTarget
+from keelson.cert_issuer import CertIssuerArgs
+from keelson.hardened_app import HardenedAppArgs, LogLevel
+from keelson.logging.stack import LoggingStackArgs
+from keelson.models import DnsLabel, KeelsonModel, NamespaceSpec
+from keelson.monitoring import AlertChannels, ScrapedApp
+from keelson.monitoring.stack import MonitoringStackArgs
+from keelson.namespace import GovernedNamespaceArgs
+from keelson.network_models import AppPeer, IngressPolicy, NetworkPeers
+from keelson.scheduling import PriorityClasses, SpreadPolicy
 
 PROJECT_DIR = Path(__file__).resolve().parent
 """Where the stack files live; load_settings() reads which fields they hold as `secure:` values."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from components.models import NamespaceSpec
+    from keelson.models import NamespaceSpec
     from settings import StackSettings
 
 

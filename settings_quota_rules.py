@@ -12,12 +12,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Callable
 
-from components.footprint import Footprint, resources_footprint, total
-from components.quantities import format_cpu, format_memory, parse_cpu, parse_memory
+from keelson.footprint import Footprint, resources_footprint, total
+from keelson.quantities import format_cpu, format_memory, parse_cpu, parse_memory
 from settings_inventory import governed_namespaces, ingress_hosts
 
 if TYPE_CHECKING:
-    from components.models import NamespaceSpec
+    from keelson.models import NamespaceSpec
     from settings import StackSettings
 
 

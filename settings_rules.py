@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from components import images
-from components.cert_issuer import CertIssuerArgs
-from components.hardened_app import HardenedAppArgs
-from components.logging.stack import LoggingStackArgs
-from components.models import label_value_problem
-from components.monitoring import operator
-from components.monitoring.stack import MonitoringStackArgs
+from keelson import images
+from keelson.cert_issuer import CertIssuerArgs
+from keelson.hardened_app import HardenedAppArgs
+from keelson.logging.stack import LoggingStackArgs
+from keelson.models import label_value_problem
+from keelson.monitoring import operator
+from keelson.monitoring.stack import MonitoringStackArgs
 from settings_inventory import governed_namespaces, ingress_hosts
 from settings_quota_rules import app_ratio_problems, quota_problems, solver_ratio_problems
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import quiet, write_json  # noqa: E402
 
 import harness  # noqa: E402
-from components.quantities import format_cpu, format_memory, parse_cpu, parse_memory  # noqa: E402
+from keelson.quantities import format_cpu, format_memory, parse_cpu, parse_memory  # noqa: E402
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 QUOTA_KEYS = {

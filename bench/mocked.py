@@ -102,7 +102,7 @@ def _component_body(apps: dict[str, dict[str, Any]]) -> Callable[[], None]:
     import pulumi
     import pulumi_kubernetes as k8s
 
-    from components.hardened_app import HardenedApp, HardenedAppArgs
+    from keelson.hardened_app import HardenedApp, HardenedAppArgs
 
     def body() -> None:
         provider = k8s.Provider("kubernetes", render_yaml_to_directory="rendered")

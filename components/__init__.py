@@ -2,7 +2,7 @@
 
 Import the components and their Args from here:
 
-    from components import HardenedApp, HardenedAppArgs, GovernedNamespace, GovernedNamespaceArgs
+    from keelson import HardenedApp, HardenedAppArgs, GovernedNamespace, GovernedNamespaceArgs
 """
 
 from .app_canary import CanarySpec

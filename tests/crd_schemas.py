@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 import harness
-from components.builders import cert_manager
+from keelson.builders import cert_manager
 
 FETCH_SCRIPT = harness.ROOT / "tools" / "fetch-crds.sh"
 CERT_MANAGER_KINDS = {"ClusterIssuer", "Issuer", "Certificate", "CertificateRequest", "Order", "Challenge"}
@@ -24,8 +24,8 @@ CERT_MANAGER_KINDS = {"ClusterIssuer", "Issuer", "Certificate", "CertificateRequ
 
 def pinned_versions() -> dict[str, str]:
     """The CRD sources Keelson renders objects for, with the versions it pins."""
-    from components.backups import VELERO_VERSION
-    from components.monitoring.operator import PROMETHEUS_OPERATOR_VERSION
+    from keelson.backups import VELERO_VERSION
+    from keelson.monitoring.operator import PROMETHEUS_OPERATOR_VERSION
 
     return {
         "cert-manager": cert_manager.CERT_MANAGER_VERSION,

@@ -95,6 +95,8 @@ class Project:
                 shutil.copy2(ROOT / name, workdir / name)
             for name in PROJECT_DIRS:
                 shutil.copytree(ROOT / name, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
+            # The import name `keelson` is a symlink to components/, as in the repository.
+            (workdir / "keelson").symlink_to("components", target_is_directory=True)
         else:
             shutil.copytree(
                 source, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "rendered", ".venv")

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.monitoring.alertmanager import (
+from keelson.monitoring.alertmanager import (
     SECRET_KEYS,
     SECRETS_DIR,
     AlertRoutingWarning,
@@ -26,8 +26,8 @@ from components.monitoring.alertmanager import (
     alertmanager_secret_data,
     routing_warnings,
 )
-from components.monitoring.models import AlertChannels
-from components.monitoring.rules import all_rules, to_yaml
+from keelson.monitoring.models import AlertChannels
+from keelson.monitoring.rules import all_rules, to_yaml
 from conftest import FIGURES
 from prometheus_tools import ALERTMANAGER_VERSION, tool
 
@@ -356,7 +356,7 @@ def test_a_real_alertmanager_runs_the_config_and_exposes_every_metric_the_rules_
 def test_a_critical_alert_mutes_only_the_warnings_about_the_same_object():
     """Every pair of alerts sharing a name across severities: the critical one mutes the warning
     about the same object (the inhibition's 'equal' labels agree) and no other."""
-    from components.monitoring.models import SloObjective
+    from keelson.monitoring.models import SloObjective
 
     (rule,) = [r for r in build(CASES["every channel"])["inhibit_rules"] if r["source_matchers"] == ['severity="critical"']]
     rules = [r for r in all_rules([SloObjective(app="api", namespace="p"), SloObjective(app="web", namespace="p")]) if "alert" in r]

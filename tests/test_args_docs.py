@@ -14,9 +14,9 @@ from typing import Any, Iterable, Iterator, Literal
 
 from pydantic.fields import FieldInfo
 
-from components import CertIssuerArgs, GovernedNamespaceArgs, HardenedAppArgs, LoggingStackArgs, MonitoringStackArgs
-from components.docstrings import with_field_docstrings
-from components.models import KeelsonModel
+from keelson import CertIssuerArgs, GovernedNamespaceArgs, HardenedAppArgs, LoggingStackArgs, MonitoringStackArgs
+from keelson.docstrings import with_field_docstrings
+from keelson.models import KeelsonModel
 from settings import StackSettings
 
 PUBLIC_ARGS: tuple[type[KeelsonModel], ...] = (

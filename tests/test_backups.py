@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 import harness
-from components import BackupPolicy, BackupSchedules, BackupSchedulesArgs, BackupTarget
-from components.backups import retention_hours
+from keelson import BackupPolicy, BackupSchedules, BackupSchedulesArgs, BackupTarget
+from keelson.backups import retention_hours
 from test_settings_rules import check, put
 
 

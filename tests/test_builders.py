@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from components.builders import autoscaling, ingress, labels, namespace_policy, network_policies, probes, security
-from components.models import (
+from keelson.builders import autoscaling, ingress, labels, namespace_policy, network_policies, probes, security
+from keelson.models import (
     Autoscaling,
     DisruptionBudget,
     HealthCheck,
@@ -18,8 +18,8 @@ from components.models import (
     PodSecurityLabels,
     ResourceQuotaSpec,
 )
-from components.network_models import EgressRule, IngressPolicy
-from components.quantities import format_cpu, format_memory, parse_cpu, parse_memory, parse_quantity
+from keelson.network_models import EgressRule, IngressPolicy
+from keelson.quantities import format_cpu, format_memory, parse_cpu, parse_memory, parse_quantity
 
 
 @pytest.mark.parametrize(
@@ -177,8 +177,8 @@ def test_namespace_policy_labels_quota_and_limits_follow_the_spec():
 
 
 def test_hardened_container_merges_writable_mounts_with_extra_mounts_and_drops_none_fields():
-    from components.builders.workload import hardened_container, hardened_pod_spec
-    from components.models import ResourceRequirements
+    from keelson.builders.workload import hardened_container, hardened_pod_spec
+    from keelson.models import ResourceRequirements
 
     container = hardened_container(
         "prometheus",

@@ -16,10 +16,10 @@ import yaml
 from pydantic import ValidationError
 
 import harness
-from components.builders import cert_manager
-from components.cert_issuer import CertificateSpec, CertIssuer, CertIssuerArgs, Dns01Solver
-from components.models import ComputeResources, ResourceRequirements
-from components.quantities import parse_cpu, parse_memory
+from keelson.builders import cert_manager
+from keelson.cert_issuer import CertificateSpec, CertIssuer, CertIssuerArgs, Dns01Solver
+from keelson.models import ComputeResources, ResourceRequirements
+from keelson.quantities import parse_cpu, parse_memory
 from conftest import FIGURES
 from crd_schemas import CERT_MANAGER_KINDS, FETCH_SCRIPT, crd_errors
 

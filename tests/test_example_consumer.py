@@ -1,4 +1,4 @@
-"""Keelson as a library: the wheel installs into a fresh virtualenv and `import components` works from
+"""Keelson as a library: the wheel installs into a fresh virtualenv and `import keelson` works from
 outside the repo, and the example consumer project (examples/consumer) runs under mocks, previews
 with the real engine on a render-mode provider, and deploys into the local cluster."""
 
@@ -22,7 +22,8 @@ from engine import Project
 EXAMPLE = harness.ROOT / "examples" / "consumer"
 CONSUMER_VENV = BUILD / "consumer-venv"
 WHEEL_SOURCES = ("pyproject.toml", "README.md", "components")
-"""What the wheel is built from: a copy of these keeps build artifacts out of the work tree."""
+"""What the wheel is built from: a copy of these keeps build artifacts out of the work tree (the
+`keelson` symlink is left out: the build maps the `keelson` package to components/)."""
 
 
 def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -76,16 +77,18 @@ def consumer_python(wheel) -> Path:
 
 
 IMPORT_PROBE = """
-import importlib.metadata, importlib.resources, json
-import components
-from components import HardenedApp, GovernedNamespace
+import importlib.metadata, importlib.resources, importlib.util, json
+import keelson
+from keelson import HardenedApp, GovernedNamespace
 print(json.dumps({
-    "file": components.__file__,
-    "version": components.__version__,
+    "file": keelson.__file__,
+    "version": keelson.__version__,
     "distribution": importlib.metadata.version("keelson"),
-    "exported": sorted(name for name in components.__all__ if hasattr(components, name)),
-    "lua": sorted(p.name for p in importlib.resources.files("components.logging").iterdir() if p.name.endswith(".lua")),
-    "rule_tests": len(list((importlib.resources.files("components.monitoring.rules") / "tests").iterdir())),
+    "exported": sorted(name for name in keelson.__all__ if hasattr(keelson, name)),
+    "lua": sorted(p.name for p in importlib.resources.files("keelson.logging").iterdir() if p.name.endswith(".lua")),
+    "rule_tests": len(list((importlib.resources.files("keelson.monitoring.rules") / "tests").iterdir())),
+    "top_level": sorted(importlib.metadata.distribution("keelson").read_text("top_level.txt").split()),
+    "components_importable": importlib.util.find_spec("components") is not None,
 }))
 """
 
@@ -93,16 +96,18 @@ print(json.dumps({
 def test_the_wheel_installs_into_a_fresh_virtualenv_and_imports_from_outside_the_repo(consumer_python, tmp_path):
     import json
 
-    import components
+    import keelson
 
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
     completed = _run([str(consumer_python), "-c", IMPORT_PROBE], cwd=tmp_path, env=env)
     found = json.loads(completed.stdout)
     assert Path(found["file"]).is_relative_to(CONSUMER_VENV), f"imported from {found['file']}, not from the installed wheel"
-    assert found["version"] == found["distribution"] == components.__version__
-    assert found["exported"] == sorted(components.__all__), "the installed package lacks part of the public API"
+    assert found["version"] == found["distribution"] == keelson.__version__
+    assert found["exported"] == sorted(keelson.__all__), "the installed package lacks part of the public API"
     assert found["lua"], "the Fluent Bit Lua filter (package data) is missing from the wheel"
     assert found["rule_tests"] > 0, "the promtool rule tests (package data) are missing from the wheel"
+    # One import name of its own: no `components` package to shadow (or be shadowed by) a consumer's.
+    assert found["top_level"] == ["keelson"] and not found["components_importable"], found
     FIGURES["wheel (fresh virtualenv)"] = f"keelson {found['distribution']} imports from build/consumer-venv, {len(found['exported'])} public names"
 
 

@@ -9,11 +9,11 @@ import pytest
 from pydantic import ValidationError
 
 import harness
-from components.monitoring.kube_state_metrics import WATCHED_RESOURCES, cluster_role_rules, kube_state_metrics_args
-from components.monitoring.node_exporter import METRICS_PORT, node_exporter_args
-from components.monitoring.prometheus_config import prometheus_config
-from components.monitoring.stack import MonitoringStack, MonitoringStackArgs
-from components.network_models import NetworkPeers
+from keelson.monitoring.kube_state_metrics import WATCHED_RESOURCES, cluster_role_rules, kube_state_metrics_args
+from keelson.monitoring.node_exporter import METRICS_PORT, node_exporter_args
+from keelson.monitoring.prometheus_config import prometheus_config
+from keelson.monitoring.stack import MonitoringStack, MonitoringStackArgs
+from keelson.network_models import NetworkPeers
 
 NETWORK = NetworkPeers.model_validate({"apiServer": [{"cidr": "10.96.0.1/32", "ports": [443]}]})
 

@@ -24,11 +24,11 @@ import pytest
 import yaml
 
 import harness
-from components import images
-from components.builders.labels import image_version
-from components.monitoring.kube_state_metrics import WATCHED_RESOURCES, kube_state_metrics_args
-from components.monitoring.node_exporter import node_exporter_args
-from components.monitoring.rules import render_rule_files, rule_files
+from keelson import images
+from keelson.builders.labels import image_version
+from keelson.monitoring.kube_state_metrics import WATCHED_RESOURCES, kube_state_metrics_args
+from keelson.monitoring.node_exporter import node_exporter_args
+from keelson.monitoring.rules import render_rule_files, rule_files
 from conftest import FIGURES
 from prometheus_tools import tool
 

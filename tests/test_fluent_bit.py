@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.logging.fluent_bit import (
+from keelson.logging.fluent_bit import (
     ACCESS_LOG_TIME_FORMAT,
     CONFIG_DIR,
     CONFIG_FILE,
@@ -29,7 +29,7 @@ from components.logging.fluent_bit import (
     fluent_bit_config,
     render_fluent_bit_files,
 )
-from components.logging.models import ElasticsearchOutput, FluentBitSpec
+from keelson.logging.models import ElasticsearchOutput, FluentBitSpec
 from conftest import FIGURES
 
 LUA_INSTALL_HINT = "apt-get install -y lua5.4 (Debian/Ubuntu package 'lua5.4')"

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 import harness
-from components import (
+from keelson import (
     Autoscaling,
     DisruptionBudget,
     GovernedNamespace,
@@ -336,7 +336,7 @@ def test_sidecars_and_init_containers_are_hardened_like_the_app_and_sidecars_sta
 
 
 def test_a_sidecar_counts_in_the_footprint_and_an_init_container_does_not():
-    from components.footprint import pod_footprint
+    from keelson.footprint import pod_footprint
 
     pod = one(build(HardenedAppArgs(image=IMAGE, replicas=1, sidecars=[{"name": "agent", "image": IMAGE}],
                                     init_containers=[{"name": "setup", "image": IMAGE}])), "Deployment")["spec"]["template"]["spec"]

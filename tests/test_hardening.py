@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 import harness
-from components import images
-from components.builders.workload import LOG_ALLOWANCE
-from components.quantities import parse_memory
+from keelson import images
+from keelson.builders.workload import LOG_ALLOWANCE
+from keelson.quantities import parse_memory
 from settings import SettingsError, parse_settings
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")

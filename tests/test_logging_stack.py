@@ -15,16 +15,16 @@ import yaml
 from pydantic import ValidationError
 
 import harness
-from components.logging import (
+from keelson.logging import (
     ElasticsearchOutput,
     LoggingStack,
     LoggingStackArgs,
     LokiSpec,
 )
-from components.logging.fluent_bit import CONFIG_FILE, METRICS_PATH, METRICS_PORT
-from components.logging.rules import RULES_FILE
-from components.monitoring.stack import GrafanaSpec
-from components.platform import StorageSpec
+from keelson.logging.fluent_bit import CONFIG_FILE, METRICS_PATH, METRICS_PORT
+from keelson.logging.rules import RULES_FILE
+from keelson.monitoring.stack import GrafanaSpec
+from keelson.platform import StorageSpec
 from conftest import FIGURES
 
 STAGING = LoggingStackArgs(environment="staging", loki=LokiSpec(retention="7d"))

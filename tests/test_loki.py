@@ -20,11 +20,11 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from components.logging.loki_config import LOKI_VERSION, TENANT, loki_config, retention_hours
-from components.builders.labels import image_version
-from components.logging.models import LOKI_IMAGE, LogAlerts, LokiSpec
-from components.logging.rules import RULES_FILE, error_burst_expr, render_loki_rules
-from components.logging.stack import LoggingStackArgs
+from keelson.logging.loki_config import LOKI_VERSION, TENANT, loki_config, retention_hours
+from keelson.builders.labels import image_version
+from keelson.logging.models import LOKI_IMAGE, LogAlerts, LokiSpec
+from keelson.logging.rules import RULES_FILE, error_burst_expr, render_loki_rules
+from keelson.logging.stack import LoggingStackArgs
 from conftest import FIGURES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.monitoring.models import SloObjective
-from components.monitoring.rules import all_rules, render_rule_files, rule_files, self_monitoring, slo
-from components.monitoring.rules.helpers import RUNBOOK_BASE_URL, alert
+from keelson.monitoring.models import SloObjective
+from keelson.monitoring.rules import all_rules, render_rule_files, rule_files, self_monitoring, slo
+from keelson.monitoring.rules.helpers import RUNBOOK_BASE_URL, alert
 from conftest import FIGURES
 from prometheus_tools import tool
 

@@ -12,8 +12,8 @@ import yaml
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
 import harness
-from components.monitoring.dashboards import render_dashboards
-from components.monitoring.rules import rule_files
+from keelson.monitoring.dashboards import render_dashboards
+from keelson.monitoring.rules import rule_files
 
 
 def _in_monitoring(registered, kind):
@@ -206,7 +206,7 @@ def test_dashboards_are_valid_grafana_json_with_the_required_panels():
 
 
 def test_every_panel_query_uses_a_recorded_or_scraped_series():
-    from components.monitoring import SloObjective
+    from keelson.monitoring import SloObjective
 
     recorded = {
         rule["record"]
@@ -320,7 +320,7 @@ def test_operator_mode_replaces_the_prometheus_statefulset_with_operator_objects
 
 
 def test_operator_mode_rules_are_the_same_rule_data(operator_mode_production):
-    from components.monitoring import SloObjective
+    from keelson.monitoring import SloObjective
     from settings import parse_settings
     from test_settings import raw_settings
 
@@ -366,7 +366,7 @@ def test_operator_mode_objects_validate_against_the_prometheus_operator_crds(ope
 def test_amtool_accepts_the_alertmanager_config_each_stack_deploys(program_resources, stack, tmp_path):
     import subprocess
 
-    from components.monitoring.alertmanager import SECRETS_DIR
+    from keelson.monitoring.alertmanager import SECRETS_DIR
     from prometheus_tools import tool
 
     resources = _in_monitoring(program_resources[stack], "ConfigMap")
@@ -387,7 +387,7 @@ def test_amtool_accepts_the_alertmanager_config_each_stack_deploys(program_resou
 def test_promtool_accepts_the_prometheus_config_and_rules_each_stack_deploys(program_resources, stack, tmp_path):
     import subprocess
 
-    from components.monitoring.prometheus_config import RULES_DIR, SERVICE_ACCOUNT_DIR
+    from keelson.monitoring.prometheus_config import RULES_DIR, SERVICE_ACCOUNT_DIR
     from prometheus_tools import tool
 
     config_maps = _in_monitoring(program_resources[stack], "ConfigMap")
@@ -414,8 +414,8 @@ def test_promtool_accepts_the_prometheus_config_and_rules_each_stack_deploys(pro
 
 
 def test_every_job_the_rules_guard_is_scraped_in_both_modes(operator_mode_production):
-    from components.monitoring.prometheus_config import prometheus_config
-    from components.monitoring.rules.self_monitoring import GUARDED_JOBS
+    from keelson.monitoring.prometheus_config import prometheus_config
+    from keelson.monitoring.rules.self_monitoring import GUARDED_JOBS
 
     guarded = {guarded.job for guarded in GUARDED_JOBS}
     raw = {job["job_name"] for job in prometheus_config()["scrape_configs"]}

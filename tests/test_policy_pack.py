@@ -25,7 +25,7 @@ from keelson_policy import ALL_RULES, RESOURCE_RULES, STACK_RULES, KubernetesObj
 from keelson_policy.pod_rules import image_problem  # noqa: E402
 from keelson_policy.stack_rules import selector_matches  # noqa: E402
 
-from components.builders.security import container_security_context, pod_security_context  # noqa: E402
+from keelson.builders.security import container_security_context, pod_security_context  # noqa: E402
 
 RULES = {rule.name: rule for rule in ALL_RULES}
 LABELS = {"app.kubernetes.io/name": "web"}

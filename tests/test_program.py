@@ -100,7 +100,7 @@ def test_every_secret_value_is_a_pulumi_secret(program_resources, stack):
 
 @pytest.mark.parametrize("stack", harness.STACKS)
 def test_every_container_fits_its_namespace_limit_range(program_resources, stack):
-    from components.quantities import parse_cpu, parse_memory
+    from keelson.quantities import parse_cpu, parse_memory
 
     limit_ranges = {
         resource.manifest["metadata"]["namespace"]: resource.manifest["spec"]["limits"][0]
@@ -128,7 +128,7 @@ def _pod_totals(pod: dict) -> dict:
     """A pod's effective requests and limits, as the scheduler and the quota count them: its
     containers plus its native sidecars (init containers with restartPolicy Always), or, if larger,
     the biggest plain init container plus the sidecars started before it."""
-    from components.quantities import parse_cpu, parse_memory
+    from keelson.quantities import parse_cpu, parse_memory
 
     fields = {"cpu": ("requests", "cpu", parse_cpu), "memory": ("requests", "memory", parse_memory),
               "cpu_limits": ("limits", "cpu", parse_cpu), "memory_limits": ("limits", "memory", parse_memory)}
@@ -186,7 +186,7 @@ def test_the_footprint_export_adds_up_the_rendered_workloads(stack):
 
 @pytest.mark.parametrize("stack", harness.STACKS)
 def test_every_namespace_fits_its_quota_at_peak(stack):
-    from components.quantities import parse_cpu, parse_memory
+    from keelson.quantities import parse_cpu, parse_memory
 
     registered = harness.run_program(stack)
     program = harness.LAST_PROGRAM
@@ -228,3 +228,20 @@ def test_the_api_may_call_the_worker_and_nothing_else_may(program_resources, sta
     assert source["podSelector"]["matchLabels"].items() <= pods["api"]["metadata"]["labels"].items()
     assert ingress["ports"] == [{"protocol": "TCP", "port": worker_port}]
     assert "worker-allow-talks-to" not in policies and "api-allow-from-apps" not in policies, "only api calls worker"
+
+
+def test_the_program_and_its_tests_import_keelson_and_never_components():
+    """One import name: `keelson` (a symlink to components/ in the repository, the package name in
+    the wheel). A module imported under both names would exist twice, with two sets of classes."""
+    import subprocess
+    import sys
+
+    probe = "import sys, settings, keelson; print(sorted(m for m in sys.modules if m.split('.')[0] == 'components'))"
+    completed = subprocess.run([sys.executable, "-c", probe], cwd=harness.ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]", f"modules imported as components: {completed.stdout}"
+    grep = subprocess.run(
+        ["git", "grep", "-n", "-E", r"^\s*(from|import) components\b", "--", "*.py"],
+        cwd=harness.ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert grep.stdout == "", f"imports of `components` (use `keelson`):\n{grep.stdout}"

@@ -21,21 +21,21 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from components.builders.app_deployment import deployment_spec
-from components.builders.labels import image_version, selector_labels, standard_labels
-from components.hardened_app import HardenedAppArgs
-from components.monitoring.models import ScrapedApp, SloObjective
-from components.monitoring.prometheus_config import (
+from keelson.builders.app_deployment import deployment_spec
+from keelson.builders.labels import image_version, selector_labels, standard_labels
+from keelson.hardened_app import HardenedAppArgs
+from keelson.monitoring.models import ScrapedApp, SloObjective
+from keelson.monitoring.prometheus_config import (
     SCRAPE_INTERVAL_ANNOTATION,
     app_job_name,
     prometheus_args,
     prometheus_config,
     self_monitoring_config,
 )
-from components.monitoring.remote_write import RemoteWriteTarget, remote_write_config, remote_write_secret_data
-from components.monitoring.rules import render_rule_files, rule_files, to_yaml
-from components.monitoring.rules.helpers import SELECTORS
-from components.monitoring.stack import AlertmanagerSpec, PrometheusSpec
+from keelson.monitoring.remote_write import RemoteWriteTarget, remote_write_config, remote_write_secret_data
+from keelson.monitoring.rules import render_rule_files, rule_files, to_yaml
+from keelson.monitoring.rules.helpers import SELECTORS
+from keelson.monitoring.stack import AlertmanagerSpec, PrometheusSpec
 from conftest import FIGURES
 from prometheus_tools import ALERTMANAGER_VERSION, PROMETHEUS_VERSION, tool
 

@@ -223,7 +223,7 @@ def test_the_program_runs_again_after_fixing_the_config(staging_config):
 
 def test_a_partial_resources_block_keeps_the_rest_of_that_workload_s_own_default():
     """Setting only Fluent Bit's CPU request must not hand it the app-sized 2 CPU / 2Gi limits."""
-    from components.logging.stack import LoggingStackArgs
+    from keelson.logging.stack import LoggingStackArgs
 
     resources = LoggingStackArgs.model_validate({"fluentBit": {"resources": {"requests": {"cpu": "100m"}}}}).fluent_bit.resources
     assert (resources.requests.cpu, resources.requests.memory) == ("100m", "64Mi")

@@ -15,10 +15,10 @@ from pydantic import ValidationError
 
 import harness
 import settings as settings_module
-from components import HardenedAppArgs
-from components.builders.app_deployment import deployment_spec
-from components.builders.labels import standard_labels
-from components.cert_issuer import CertIssuerArgs
+from keelson import HardenedAppArgs
+from keelson.builders.app_deployment import deployment_spec
+from keelson.builders.labels import standard_labels
+from keelson.cert_issuer import CertIssuerArgs
 from settings import SettingsError, StackSettings, parse_settings
 
 PREFIX = "keelson:"

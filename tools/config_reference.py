@@ -17,7 +17,7 @@ from pydantic_core import PydanticUndefined
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from components.docstrings import with_field_docstrings  # noqa: E402
+from keelson.docstrings import with_field_docstrings  # noqa: E402
 from settings import (  # noqa: E402
     STACK_WIDE_APP_FIELDS,
     STACK_WIDE_LOGGING_FIELDS,

@@ -3,7 +3,7 @@
 Pure builders return plain dicts (no Pulumi resources); the LoggingStack component turns them into
 ConfigMaps and workloads:
 
-    from components.logging import (
+    from keelson.logging import (
         LoggingStack, LoggingStackArgs, FluentBitSpec, LokiSpec, LokiLimits, LogAlerts, ElasticsearchOutput,
         fluent_bit_config, loki_config, loki_rule_groups,
     )

@@ -3,7 +3,7 @@
 Pure builders returning plain dicts (no Pulumi resources); the MonitoringStack component turns
 them into ConfigMaps, Secrets and workloads:
 
-    from components.monitoring import (
+    from keelson.monitoring import (
         AlertChannels, ScrapedApp, SloObjective,
         render_rule_files, prometheus_config, alertmanager_config, alertmanager_secret_data,
     )

@@ -1,5 +1,5 @@
 """An example consumer of Keelson: a storefront in a governed namespace, built only from the installed
-`components` package (`pip install -r requirements.txt`).
+`keelson` package (`pip install -r requirements.txt`).
 
 Stack config `shop:renderDir` renders the manifests to a folder instead of deploying them, as the
 `dev` stack does; left empty (the default), the current kubeconfig context is deployed to.
@@ -8,7 +8,7 @@ Stack config `shop:renderDir` renders the manifests to a folder instead of deplo
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import (
+from keelson import (
     Autoscaling,
     ComputeResources,
     GovernedNamespace,
