@@ -28,6 +28,11 @@ def pod(resource: harness.Registered) -> dict[str, Any]:
     return resource.manifest["spec"]["template"]["spec"]
 
 
+def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pod's containers and its init containers (native sidecars among them)."""
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
 def named(registered: list[harness.Registered], kind: str, name: str) -> harness.Registered:
     (found,) = [r for r in harness.of_kind(registered, kind) if r.manifest["metadata"]["name"] == name]
     return found
@@ -132,7 +137,7 @@ def test_apps_reach_nothing_beyond_dns_unless_they_ask(program_resources, stack)
 @pytest.mark.parametrize("stack", harness.STACKS)
 def test_platform_images_are_pinned_by_digest_and_pulled_only_when_missing(program_resources, stack):
     for workload in workloads(program_resources[stack]):
-        for container in pod(workload)["containers"]:
+        for container in containers(pod(workload)):
             image = container["image"]
             pinned = images.has_digest(image)
             assert container["imagePullPolicy"] == ("IfNotPresent" if pinned else "Always"), workload.label
@@ -144,7 +149,7 @@ def test_production_pins_every_image_by_digest_but_the_documented_default(progra
     unpinned = {
         container["image"]
         for workload in workloads(program_resources["production"])
-        for container in pod(workload)["containers"]
+        for container in containers(pod(workload))
         if not images.has_digest(container["image"])
     }
     assert unpinned == set(images.UNPINNED_DEFAULTS), unpinned
@@ -168,7 +173,7 @@ def test_every_container_reserves_the_ephemeral_storage_its_empty_dirs_can_fill(
     for workload in workloads(program_resources[stack]):
         spec = pod(workload)
         sizes = {v["name"]: parse_memory(v["emptyDir"]["sizeLimit"]) for v in spec["volumes"] if "emptyDir" in v}
-        for container in spec["containers"]:
+        for container in containers(spec):
             mounted = sum(sizes.get(mount["name"], 0) for mount in container.get("volumeMounts", []))
             wanted = mounted + parse_memory(LOG_ALLOWANCE)
             resources = container["resources"]
