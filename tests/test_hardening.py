@@ -238,6 +238,7 @@ def test_require_image_digests_refuses_a_tag_naming_the_key_and_how_to_pin_it():
     assert "crane digest ghcr.io/stefanprodan/podinfo:6.7.1" in message
     assert "keelson:monitoring.prometheus.image" not in message, "the digest-pinned defaults pass"
     assert "keelson:logging.fluentBit.image" not in message, "the documented unpinned default passes"
+    assert "keelson:monitoring.alertmanager.reloaderImage" not in message, "the documented unpinned default passes"
 
 
 def test_require_image_digests_refuses_a_stack_s_own_tagged_platform_image():
@@ -246,9 +247,16 @@ def test_require_image_digests_refuses_a_stack_s_own_tagged_platform_image():
         for app in raw["apps"].values():
             app["image"] += "@sha256:" + "a" * 64
         raw["logging"]["fluentBit"] = {"image": "cr.fluentbit.io/fluent/fluent-bit:4.2.3"}
+        raw.setdefault("monitoring", {}).setdefault("alertmanager", {})["reloaderImage"] = (
+            "quay.io/prometheus-operator/prometheus-config-reloader:v0.85.1"
+        )
 
     message = settings_error("staging", mutate)
     assert "keelson:logging.fluentBit.image = 'cr.fluentbit.io/fluent/fluent-bit:4.2.3'" in message
+    assert (
+        "keelson:monitoring.alertmanager.reloaderImage = 'quay.io/prometheus-operator/prometheus-config-reloader:v0.85.1'"
+        in message
+    )
     assert "keelson:apps" not in message
 
 
