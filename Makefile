@@ -11,7 +11,7 @@ POLICY_VENV := policy/.venv
 STACK ?= local
 
 .PHONY: help venv checkov policy-venv actionlint kube-score psa-check toolchain prometheus-tools loki node-exporter \
-	kube-state-metrics kubernetes system-tools up preview policy-preview \
+	kube-state-metrics config-reloader kubernetes system-tools up preview policy-preview \
 	cluster-up cluster-down test bench clean
 
 help:
@@ -69,6 +69,10 @@ node-exporter:
 kube-state-metrics:
 	tools/bootstrap-kube-state-metrics.sh >/dev/null
 
+# The sidecar that reloads Alertmanager, run for real by tests/test_alertmanager_reload.py.
+config-reloader:
+	tools/bootstrap-config-reloader.sh >/dev/null
+
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok, from Go modules.
 kubernetes:
 	tools/bootstrap-kubernetes.sh >/dev/null
@@ -92,7 +96,7 @@ preview: venv toolchain
 policy-preview: venv policy-venv toolchain
 	tools/pulumi.sh preview --stack $(STACK) --policy-pack policy
 
-test: venv checkov policy-venv system-tools prometheus-tools loki node-exporter kube-state-metrics toolchain actionlint kube-score \
+test: venv checkov policy-venv system-tools prometheus-tools loki node-exporter kube-state-metrics config-reloader toolchain actionlint kube-score \
 	psa-check kubernetes
 	mkdir -p build
 	$(VENV)/bin/python -m pytest --junitxml=build/test-results.xml $(PYTEST_ARGS)

@@ -322,6 +322,7 @@ def _images(settings: StackSettings) -> list[tuple[str, str]]:
             (f"keelson:monitoring.{part}.image", getattr(settings.monitoring, part).image)
             for part in ("prometheus", "alertmanager", "grafana")
         ),
+        ("keelson:monitoring.alertmanager.reloaderImage", settings.monitoring.alertmanager.reloader_image),
         ("keelson:logging.loki.image", settings.logging.loki.image),
         ("keelson:logging.fluentBit.image", settings.logging.fluent_bit.image),
     ]

@@ -12,8 +12,9 @@ To move an image to a new release, resolve the new tag's index digest and edit o
 
 (`crane digest` prints the index digest for a multi-platform tag; `docker buildx imagetools
 inspect <image>:<tag>` shows the same as "Digest:"). Then run `make test`: the Loki, Prometheus,
-node_exporter and kube-state-metrics builds the tests run follow the tags here (tests/test_loki.py,
-tests/prometheus_tools.py and tests/test_exporters_live.py check that they agree).
+node_exporter, kube-state-metrics and prometheus-config-reloader builds the tests run follow the tags
+here (tests/test_loki.py, tests/prometheus_tools.py, tests/test_exporters_live.py and
+tests/test_alertmanager_reload.py check that they agree).
 """
 
 from __future__ import annotations
@@ -34,10 +35,14 @@ KUBE_STATE_METRICS = (
 NODE_EXPORTER = (
     "docker.io/prom/node-exporter:v1.10.2@sha256:3ac34ce007accad95afed72149e0d2b927b7e42fd1c866149b945b84737c62c3"
 )
+CONFIG_RELOADER = "quay.io/prometheus-operator/prometheus-config-reloader:v0.85.0"
 
 UNPINNED_DEFAULTS: dict[str, str] = {
     FLUENT_BIT: "no index digest of fluent-bit 4.2.2 could be verified when it was pinned; pin one with "
     "keelson:logging.fluentBit.image (`crane digest cr.fluentbit.io/fluent/fluent-bit:4.2.2`)",
+    CONFIG_RELOADER: "no index digest of prometheus-config-reloader v0.85.0 could be verified from public sources "
+    "when it was added; pin one with keelson:monitoring.alertmanager.reloaderImage "
+    "(`crane digest quay.io/prometheus-operator/prometheus-config-reloader:v0.85.0`)",
 }
 """Default images still pinned by tag alone, each with the reason. keelson:requireImageDigests lets
 exactly these references through, so a stack keeping the defaults stays deployable, and refuses

@@ -149,9 +149,11 @@ def test_config_changes_preview_as_updates_and_never_replace_stateful_resources(
         ("update", "api-deployment"),
         ("update", "worker-pdb"),
         ("update", "monitoring-prometheus"),
-        ("update", "monitoring-alertmanager"),
+        ("update", "monitoring-alertmanager-config"),
     ]:
         assert expected in changed, f"{expected} missing from the preview: {sorted(changed)}"
+    # The channel is routing: Alertmanager's reloader applies it, its StatefulSet stays as it is.
+    assert ("update", "monitoring-alertmanager") not in changed, sorted(changed)
     stateful = {
         step["urn"].rsplit("::", 1)[-1]
         for step in steps
@@ -175,6 +177,23 @@ def test_a_rule_change_previews_as_config_map_updates_only(local):
     changed = sorted((step["op"], step["urn"].rsplit("::", 1)[-1]) for step in steps if step["op"] != "same")
     FIGURES["engine: rule change (local)"] = ", ".join(f"{op} {name}" for op, name in changed)
     assert changed == [("update", "logging-loki-rules"), ("update", "monitoring-prometheus-rules")], changed
+
+
+def test_an_alert_routing_change_previews_as_config_map_and_secret_updates_only(local):
+    """Alertmanager's reloader sidecar reloads a changed routing (the Slack channel) and a rotated
+    credential (the webhook, a file in the Secret), so neither restarts the StatefulSet."""
+    project = local["project"]
+    rotated = SLACK_WEBHOOK.replace("engineengine", "rotatedrotat", 1)
+    project.pulumi("config", "set", "--stack", "local", "--path", "keelson:alerting.slack.channel", "#keelson-routing")
+    project.pulumi("config", "set", "--stack", "local", "--secret", "--path", "keelson:alerting.slack.webhookUrl", rotated)
+    try:
+        steps = project.preview_steps("local")
+    finally:
+        project.pulumi("config", "set", "--stack", "local", "--path", "keelson:alerting.slack.channel", "#keelson-local")
+        project.pulumi("config", "set", "--stack", "local", "--secret", "--path", "keelson:alerting.slack.webhookUrl", SLACK_WEBHOOK)
+    changed = sorted((step["op"], step["urn"].rsplit("::", 1)[-1]) for step in steps if step["op"] != "same")
+    FIGURES["engine: alert routing change (local)"] = ", ".join(f"{op} {name}" for op, name in changed)
+    assert changed == [("update", "monitoring-alertmanager-config"), ("update", "monitoring-alertmanager-credentials")], changed
 
 
 @pytest.mark.parametrize("stack", ["staging", "production"])

@@ -28,6 +28,11 @@ def pod(resource: harness.Registered) -> dict[str, Any]:
     return resource.manifest["spec"]["template"]["spec"]
 
 
+def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pod's containers and its init containers (native sidecars among them)."""
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
 def named(registered: list[harness.Registered], kind: str, name: str) -> harness.Registered:
     (found,) = [r for r in harness.of_kind(registered, kind) if r.manifest["metadata"]["name"] == name]
     return found
@@ -132,7 +137,7 @@ def test_apps_reach_nothing_beyond_dns_unless_they_ask(program_resources, stack)
 @pytest.mark.parametrize("stack", harness.STACKS)
 def test_platform_images_are_pinned_by_digest_and_pulled_only_when_missing(program_resources, stack):
     for workload in workloads(program_resources[stack]):
-        for container in pod(workload)["containers"]:
+        for container in containers(pod(workload)):
             image = container["image"]
             pinned = images.has_digest(image)
             assert container["imagePullPolicy"] == ("IfNotPresent" if pinned else "Always"), workload.label
@@ -144,7 +149,7 @@ def test_production_pins_every_image_by_digest_but_the_documented_default(progra
     unpinned = {
         container["image"]
         for workload in workloads(program_resources["production"])
-        for container in pod(workload)["containers"]
+        for container in containers(pod(workload))
         if not images.has_digest(container["image"])
     }
     assert unpinned == set(images.UNPINNED_DEFAULTS), unpinned
@@ -168,7 +173,7 @@ def test_every_container_reserves_the_ephemeral_storage_its_empty_dirs_can_fill(
     for workload in workloads(program_resources[stack]):
         spec = pod(workload)
         sizes = {v["name"]: parse_memory(v["emptyDir"]["sizeLimit"]) for v in spec["volumes"] if "emptyDir" in v}
-        for container in spec["containers"]:
+        for container in containers(spec):
             mounted = sum(sizes.get(mount["name"], 0) for mount in container.get("volumeMounts", []))
             wanted = mounted + parse_memory(LOG_ALLOWANCE)
             resources = container["resources"]
@@ -233,6 +238,7 @@ def test_require_image_digests_refuses_a_tag_naming_the_key_and_how_to_pin_it():
     assert "crane digest ghcr.io/stefanprodan/podinfo:6.7.1" in message
     assert "keelson:monitoring.prometheus.image" not in message, "the digest-pinned defaults pass"
     assert "keelson:logging.fluentBit.image" not in message, "the documented unpinned default passes"
+    assert "keelson:monitoring.alertmanager.reloaderImage" not in message, "the documented unpinned default passes"
 
 
 def test_require_image_digests_refuses_a_stack_s_own_tagged_platform_image():
@@ -241,9 +247,16 @@ def test_require_image_digests_refuses_a_stack_s_own_tagged_platform_image():
         for app in raw["apps"].values():
             app["image"] += "@sha256:" + "a" * 64
         raw["logging"]["fluentBit"] = {"image": "cr.fluentbit.io/fluent/fluent-bit:4.2.3"}
+        raw.setdefault("monitoring", {}).setdefault("alertmanager", {})["reloaderImage"] = (
+            "quay.io/prometheus-operator/prometheus-config-reloader:v0.85.1"
+        )
 
     message = settings_error("staging", mutate)
     assert "keelson:logging.fluentBit.image = 'cr.fluentbit.io/fluent/fluent-bit:4.2.3'" in message
+    assert (
+        "keelson:monitoring.alertmanager.reloaderImage = 'quay.io/prometheus-operator/prometheus-config-reloader:v0.85.1'"
+        in message
+    )
     assert "keelson:apps" not in message
 
 

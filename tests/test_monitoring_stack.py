@@ -79,6 +79,29 @@ def test_production_runs_two_prometheus_and_three_clustered_alertmanagers_with_p
     assert claims[0]["spec"]["resources"]["requests"]["storage"] == "50Gi"
 
 
+@pytest.mark.parametrize("stack", harness.STACKS)
+def test_alertmanager_reloads_through_a_hardened_native_sidecar_and_its_pods_carry_no_config_hash(program_resources, stack):
+    from components.monitoring.alertmanager import CONFIG_DIR, SECRETS_DIR
+    from components.monitoring.config_reloader import config_reloader_args
+
+    registered = program_resources[stack]
+    statefulset = _in_monitoring(registered, "StatefulSet")["alertmanager"]
+    template = statefulset.manifest["spec"]["template"]
+    assert "keelson.dev/config-hash" not in template["metadata"].get("annotations", {}), (
+        f"{statefulset.label}: a config hash would restart Alertmanager on every routing change"
+    )
+    (reloader,) = template["spec"]["initContainers"]
+    assert reloader["name"] == "config-reloader" and reloader["restartPolicy"] == "Always", statefulset.label
+    watched = [CONFIG_DIR, *([SECRETS_DIR] if "alertmanager-credentials" in _in_monitoring(registered, "Secret") else [])]
+    assert reloader["args"] == config_reloader_args("http://127.0.0.1:9093/-/reload", watched), statefulset.label
+    assert [mount["mountPath"] for mount in reloader["volumeMounts"]] == watched
+    assert all(mount["readOnly"] for mount in reloader["volumeMounts"]), f"{statefulset.label}: the reloader may write"
+    assert "ports" not in reloader, f"{statefulset.label}: the reloader opens a port"
+    context = reloader["securityContext"]
+    assert context["readOnlyRootFilesystem"] and context["runAsNonRoot"] and context["capabilities"]["drop"] == ["ALL"]
+    assert context["allowPrivilegeEscalation"] is False and context["seccompProfile"]["type"] == "RuntimeDefault"
+
+
 @pytest.mark.parametrize("stack, retention", [("staging", "7d"), ("production", "15d")])
 def test_retention_follows_the_stack(program_resources, stack, retention):
     prometheus = _in_monitoring(program_resources[stack], "StatefulSet")["prometheus"].manifest

@@ -25,6 +25,7 @@ LAYERS = {
     "tests.test_monitoring_rules": "promtool rules and unit tests",
     "tests.test_prometheus_config": "promtool config, live Prometheus",
     "tests.test_alertmanager_config": "amtool check-config",
+    "tests.test_alertmanager_reload": "live Alertmanager reload (config reloader)",
     "tests.test_monitoring_stack": "MonitoringStack and dashboards",
     "tests.test_exporters": "kube-state-metrics, node-exporter",
     "tests.test_exporters_live": "real exporters, live Prometheus",

@@ -31,7 +31,9 @@ from pydantic import SecretStr
 from .models import AlertChannels
 from .rules.self_monitoring import WATCHDOG
 
-SECRETS_DIR = "/etc/alertmanager/secrets"
+CONFIG_DIR = "/etc/alertmanager"
+"""Where the MonitoringStack mounts the ConfigMap holding alertmanager.yml."""
+SECRETS_DIR = f"{CONFIG_DIR}/secrets"
 """Where the MonitoringStack mounts the Secret built from alertmanager_secret_data()."""
 
 SECRET_KEYS = {
