@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 
 import harness
-from components import images
-from components.builders.labels import image_version
-from components.monitoring.alertmanager import SECRET_KEYS, AlertRoutingWarning, alertmanager_config, alertmanager_secret_data
-from components.monitoring.config_reloader import config_reloader_args
-from components.monitoring.models import AlertChannels
-from components.monitoring.rules import to_yaml
+from keelson import images
+from keelson.builders.labels import image_version
+from keelson.monitoring.alertmanager import SECRET_KEYS, AlertRoutingWarning, alertmanager_config, alertmanager_secret_data
+from keelson.monitoring.config_reloader import config_reloader_args
+from keelson.monitoring.models import AlertChannels
+from keelson.monitoring.rules import to_yaml
 from conftest import FIGURES
 from prometheus_tools import ALERTMANAGER_VERSION, tool
 
@@ -55,7 +55,7 @@ def config_reloader() -> Path:
 
 
 def test_the_built_reloader_is_the_version_the_sidecar_runs_and_the_operator_s():
-    from components.monitoring.operator import PROMETHEUS_OPERATOR_VERSION
+    from keelson.monitoring.operator import PROMETHEUS_OPERATOR_VERSION
 
     assert image_version(images.CONFIG_RELOADER) == f"v{CONFIG_RELOADER_VERSION}", "bump tools/bootstrap-config-reloader.sh with the image"
     assert CONFIG_RELOADER_VERSION == PROMETHEUS_OPERATOR_VERSION, "the reloader follows the prometheus-operator release"

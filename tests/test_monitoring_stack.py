@@ -81,8 +81,8 @@ def test_production_runs_two_prometheus_and_three_clustered_alertmanagers_with_p
 
 @pytest.mark.parametrize("stack", harness.STACKS)
 def test_alertmanager_reloads_through_a_hardened_native_sidecar_and_its_pods_carry_no_config_hash(program_resources, stack):
-    from components.monitoring.alertmanager import CONFIG_DIR, SECRETS_DIR
-    from components.monitoring.config_reloader import config_reloader_args
+    from keelson.monitoring.alertmanager import CONFIG_DIR, SECRETS_DIR
+    from keelson.monitoring.config_reloader import config_reloader_args
 
     registered = program_resources[stack]
     statefulset = _in_monitoring(registered, "StatefulSet")["alertmanager"]
