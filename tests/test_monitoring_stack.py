@@ -351,7 +351,7 @@ def test_operator_mode_rules_are_the_same_rule_data(operator_mode_production):
     expected = rule_files(settings.monitoring.slo)
     rules = _custom(operator_mode_production, "PrometheusRule")
     assert {name: spec["spec"]["groups"] for name, spec in rules.items()} == {
-        f"keelson-{file.split('.', 1)[0]}": document["groups"] for file, document in expected.items()
+        f"keelson-{file.split('.', 1)[0].replace('_', '-')}": document["groups"] for file, document in expected.items()
     }
     assert SloObjective  # the production objective is part of the expected files
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -245,3 +246,21 @@ def test_the_program_and_its_tests_import_keelson_and_never_components():
         cwd=harness.ROOT, capture_output=True, text=True, timeout=60,
     )
     assert grep.stdout == "", f"imports of `components` (use `keelson`):\n{grep.stdout}"
+
+
+RFC1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS_LABEL_KINDS = {"Namespace", "Service"}
+"""Kinds whose names the API server checks as DNS labels (63 characters, no dot), not subdomains."""
+
+
+@pytest.mark.parametrize("stack", harness.STACKS)
+def test_every_object_name_is_one_the_api_server_accepts(stack):
+    """The API server refuses a name with an underscore or a capital; mocks accept anything, so the
+    names are checked here for every kind, custom resources included."""
+    bad = []
+    for resource in harness.kubernetes_objects(harness.run_program(stack)):
+        name = resource.manifest["metadata"]["name"]
+        limit = 63 if resource.kind in DNS_LABEL_KINDS or "." not in name else 253
+        if not RFC1123_SUBDOMAIN.match(name) or len(name) > limit or (resource.kind in DNS_LABEL_KINDS and "." in name):
+            bad.append(f"{resource.kind} {name}")
+    assert not bad, f"names the API server would refuse: {bad}"

@@ -40,8 +40,12 @@ def _job(name: str) -> dict[str, Any]:
 
 
 def prometheus_rule_specs(rule_files: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Return {PrometheusRule name: spec} for the rule files ('apps.rules.yaml' -> 'keelson-apps')."""
-    return {f"keelson-{name.split('.', 1)[0]}": {"groups": document["groups"]} for name, document in rule_files.items()}
+    """Return {PrometheusRule name: spec} for the rule files ('apps.rules.yaml' -> 'keelson-apps',
+    'self_monitoring.rules.yaml' -> 'keelson-self-monitoring': object names take no underscore)."""
+    return {
+        f"keelson-{name.split('.', 1)[0].replace('_', '-')}": {"groups": document["groups"]}
+        for name, document in rule_files.items()
+    }
 
 
 def app_service_monitor_spec(app: ScrapedApp, port: str, path: str) -> dict[str, Any]:
