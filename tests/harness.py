@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import runpy
+import socket
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -193,3 +196,20 @@ def kubernetes_objects(registered: list[Registered]) -> list[Registered]:
 
 def of_kind(registered: list[Registered], kind: str) -> list[Registered]:
     return [resource for resource in registered if resource.is_kubernetes_object and resource.kind == kind]
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now, for a live tool the tests start."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def get_json(url: str, timeout: float = 3) -> dict[str, Any] | None:
+    """The JSON a live tool on loopback answers, or None while it is not (yet) answering."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback only
+            return json.load(response)
+    except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
+        return None
+

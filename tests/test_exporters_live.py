@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -24,6 +23,7 @@ import pytest
 import yaml
 
 import harness
+from harness import free_port, get_json
 from keelson import images
 from keelson.builders.labels import image_version
 from keelson.monitoring.kube_state_metrics import WATCHED_RESOURCES, kube_state_metrics_args
@@ -117,20 +117,6 @@ def test_the_cluster_role_is_upstream_s_example_narrowed_never_widened(upstream_
 
 
 # -- live ----------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def get_json(url: str) -> dict[str, Any] | None:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - loopback only
-            return json.load(response)
-    except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
-        return None
 
 
 def query(url: str, promql: str) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import time
 import urllib.error
@@ -26,6 +25,7 @@ from keelson.logging.models import LOKI_IMAGE, LogAlerts, LokiSpec
 from keelson.logging.rules import RULES_FILE, error_burst_expr, render_loki_rules
 from keelson.logging.stack import LoggingStackArgs
 from conftest import FIGURES
+from harness import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOTSTRAP = ROOT / "tools" / "bootstrap-loki.sh"
@@ -71,12 +71,6 @@ def duration_seconds(text: str) -> int:
     parts = re.findall(r"([0-9]+)(ms|[ywdhms])", text)
     assert "".join(number + unit for number, unit in parts) == text, f"not a duration: {text!r}"
     return sum(int(number) * units[unit] for number, unit in parts if unit != "ms")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_the_image_and_the_built_binary_are_the_same_loki_release():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import time
 import urllib.error
@@ -37,6 +36,7 @@ from keelson.monitoring.rules import render_rule_files, rule_files, to_yaml
 from keelson.monitoring.rules.helpers import SELECTORS
 from keelson.monitoring.stack import AlertmanagerSpec, PrometheusSpec
 from conftest import FIGURES
+from harness import free_port, get_json
 from prometheus_tools import ALERTMANAGER_VERSION, PROMETHEUS_VERSION, tool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -261,20 +261,6 @@ def test_scrape_intervals_must_be_positive_prometheus_durations(interval):
 def test_an_app_listed_twice_is_rejected():
     with pytest.raises(ValueError, match="repeated: keelson-app/keelson-production/api"):
         prometheus_config([APPS[0], APPS[0]])
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def get_json(url: str) -> dict[str, Any] | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
-            return json.load(response)
-    except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
-        return None
 
 
 UNEXPOSED_WITHOUT_ALERTMANAGER = {"prometheus_notifications_errors_total", "prometheus_notifications_sent_total"}
