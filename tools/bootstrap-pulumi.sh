@@ -24,6 +24,20 @@
 #                                   the shim module and bridge wiring written below (the
 #                                   pulumi-random provider/v4 module is refused by the proxy)
 #
+# Upgrading: edit tools/pulumi-versions.env only. What the registries served on 2026-12-03:
+#   github.com/pulumi/pulumi/pkg/v3     v3.260.0, v3.274.0-v3.277.0 served; v3.261.0-v3.273.0 and
+#                                       v3.278.0 refused (403). v3.277.0 needs Go >= 1.26.6.
+#   github.com/pulumi/pulumi/sdk/v3     every tag up to v3.277.0 served
+#   .../sdk/python/cmd/pulumi-language-python/v3, .../sdk/nodejs/cmd/pulumi-language-nodejs/v3
+#                                       refused at every version tried (v3.150.0-v3.277.0)
+#   PyPI pulumi                         newest 3.272.0 (so the CLI runs ahead of the Python SDK)
+#   github.com/pulumi/pulumi-kubernetes/provider/v4   one commit only (f47bc2d, 4.25.0); the
+#                                       PyPI SDK goes to 4.34.2, but a newer SDK than the provider
+#                                       is not an option, so both stay at 4.25.0
+#   github.com/pulumi/pulumi-random/provider/v4       refused (404/403) at every version
+#   github.com/pulumi/pulumi-yaml       v1.25.0, v1.28.0, v1.30.0, v1.32.0 served; v1.24.0,
+#                                       v1.26.0, v1.27.0, v1.29.0, v1.31.0, v1.33.0-v1.35.0 refused
+#
 # Idempotent: a component whose cache dir exists is not rebuilt; builds happen in a temp dir
 # next to the cache and are renamed into place only when complete. Non-interactive.
 set -Eeuo pipefail
@@ -86,7 +100,7 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 # Go environment
-find_go 1.25.11
+find_go 1.26.6
 # The checksum database does not know the untagged provider pseudo-versions (and some of their
 # dependencies); the module zips' own go.sum files still pin everything else.
 export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi,github.com/terraform-providers"
