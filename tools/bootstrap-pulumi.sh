@@ -23,6 +23,8 @@
 #   pulumi-resource-random        upstream terraform-provider-random + pulumi-terraform-bridge, with
 #                                   the shim module and bridge wiring written below (the
 #                                   pulumi-random provider/v4 module is refused by the proxy)
+#   pulumi-language-yaml          github.com/pulumi/pulumi-yaml ./cmd/pulumi-language-yaml, with its
+#                                   pkg/v3 and sdk/v3 raised to the CLI's tag (one engine version)
 #
 # Upgrading: edit tools/pulumi-versions.env only. What the registries served on 2026-12-03:
 #   github.com/pulumi/pulumi/pkg/v3     v3.260.0, v3.274.0-v3.277.0 served; v3.261.0-v3.273.0 and
@@ -35,8 +37,13 @@
 #                                       PyPI SDK goes to 4.34.2, but a newer SDK than the provider
 #                                       is not an option, so both stay at 4.25.0
 #   github.com/pulumi/pulumi-random/provider/v4       refused (404/403) at every version
-#   github.com/pulumi/pulumi-yaml       v1.25.0, v1.28.0, v1.30.0, v1.32.0 served; v1.24.0,
-#                                       v1.26.0, v1.27.0, v1.29.0, v1.31.0, v1.33.0-v1.35.0 refused
+#   github.com/pulumi/pulumi-yaml       v1.25.0, v1.28.0, v1.30.0, v1.30.1, v1.32.0, v1.37.0,
+#                                       v1.38.0, v1.38.1, v1.38.3 served; refused (403): v1.24.0,
+#                                       v1.26.0, v1.27.0, v1.29.0, v1.31.0, v1.32.1, v1.33.0-v1.36.0,
+#                                       v1.36.1, v1.37.1, v1.37.2, v1.38.2, v1.38.4-v1.38.8,
+#                                       v1.39.0-v1.39.3, v1.40.0-v1.40.2, v1.41.0-v1.50.0, v2.0.0.
+#                                       Its @v/list names only v1.11.1 and v1.25.0: probe each tag.
+#                                       v1.38.3 requires pkg/sdk v3.257.0; it compiles against v3.277.0
 #
 # Idempotent: a component whose cache dir exists is not rebuilt; builds happen in a temp dir
 # next to the cache and are renamed into place only when complete. Non-interactive.
@@ -60,7 +67,8 @@ VERSIONS_FILE=${KEELSON_PULUMI_VERSIONS_FILE:-$SCRIPT_DIR/pulumi-versions.env}
 # shellcheck source=pulumi-versions.env
 . "$VERSIONS_FILE"
 for v in PULUMI_VERSION PULUMI_KUBERNETES_VERSION PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION \
-         PULUMI_RANDOM_VERSION TF_PROVIDER_RANDOM_MODULE_VERSION PULUMI_TERRAFORM_BRIDGE_VERSION; do
+         PULUMI_RANDOM_VERSION TF_PROVIDER_RANDOM_MODULE_VERSION PULUMI_TERRAFORM_BRIDGE_VERSION \
+         PULUMI_YAML_VERSION; do
   [ -n "${!v:-}" ] || die "$v is not set in $VERSIONS_FILE"
 done
 
@@ -72,9 +80,10 @@ K_PULUMI="pulumi-${PULUMI_VERSION}"
 K_LANG="pulumi-language-python-${PULUMI_VERSION}-r${RECIPE_REV}-h${LANGHOST_REV}"
 K_K8S="pulumi-resource-kubernetes-${PULUMI_KUBERNETES_VERSION}-${K8S_SHORT}"
 K_RANDOM="pulumi-resource-random-${PULUMI_RANDOM_VERSION}-tf${TF_RANDOM_SHORT}-bridge${PULUMI_TERRAFORM_BRIDGE_VERSION}-r${RECIPE_REV}"
-COMPONENTS=("$K_PULUMI" "$K_LANG" "$K_K8S" "$K_RANDOM")
+K_YAML="pulumi-language-yaml-${PULUMI_YAML_VERSION}-p${PULUMI_VERSION}-r${RECIPE_REV}"
+COMPONENTS=("$K_PULUMI" "$K_LANG" "$K_K8S" "$K_RANDOM" "$K_YAML")
 REQUIRED_EXES=(pulumi pulumi-language-python pulumi-language-python-exec
-               pulumi-resource-kubernetes pulumi-resource-random)
+               pulumi-resource-kubernetes pulumi-resource-random pulumi-language-yaml)
 
 bin_key() {
   printf '%s\n' "${COMPONENTS[@]}" | cksum | cut -d' ' -f1
@@ -817,11 +826,36 @@ build_random() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# YAML language host: the upstream command, built against the CLI's pkg/v3 and sdk/v3 (its go.mod
+# requires older ones) with the CLI's flags, so both link one engine version and the packages the
+# CLI build compiled (sdk/v3 and the third-party modules) come from the Go build cache.
+build_yaml() {
+  download_module "github.com/pulumi/pulumi-yaml@v${PULUMI_YAML_VERSION}" "${PULUMI_YAML_COMMIT:-}"
+  copy_tree "$MOD_DIR" "$WORK/src/yaml"
+  run_step "go get pkg/v3 and sdk/v3 v$PULUMI_VERSION" bash -c 'cd "$1" && "$2" get \
+      "github.com/pulumi/pulumi/pkg/v3@v$3" "github.com/pulumi/pulumi/sdk/v3@v$3"' \
+    _ "$WORK/src/yaml" "$GO" "$PULUMI_VERSION"
+  run_step "go build ./cmd/pulumi-language-yaml" bash -c 'cd "$1" && "$2" build -trimpath \
+      -ldflags "$3 -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$4" \
+      -o "$5" ./cmd/pulumi-language-yaml' \
+    _ "$WORK/src/yaml" "$GO" "$LDFLAGS_STRIP" "$PULUMI_YAML_VERSION" "$OUT/bin/pulumi-language-yaml"
+  run_step "check: it links pkg/v3 and sdk/v3 v$PULUMI_VERSION" bash -c '"$2" version -m "$1" | awk -v v="v$3" \
+      '\''$1 == "dep" && ($2 == "github.com/pulumi/pulumi/pkg/v3" || $2 == "github.com/pulumi/pulumi/sdk/v3") {
+        print; if ($3 == v) n++ } END { exit n != 2 }'\''' _ "$OUT/bin/pulumi-language-yaml" "$GO" "$PULUMI_VERSION"
+  # Started without an engine address, a language host serves gRPC and prints its port.
+  run_step "smoke test: pulumi-language-yaml starts and prints its port" bash -c '"$1" >"$2" & pid=$!
+      for _ in $(seq 100); do grep -Eq "^[0-9]+$" "$2" && break; sleep 0.1; done
+      kill "$pid"; wait "$pid" 2>/dev/null; cat "$2"; grep -Eq "^[0-9]+$" "$2"' \
+    _ "$OUT/bin/pulumi-language-yaml" "$WORK/yaml-port"
+}
+
+# ---------------------------------------------------------------------------------------------
 TOTAL_START=$SECONDS
 install_component "$K_PULUMI" "pulumi CLI: github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION ./cmd/pulumi" build_pulumi
 install_component "$K_LANG" "python language host on github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" build_langhost
 install_component "$K_K8S" "github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION as $PULUMI_KUBERNETES_VERSION" build_kubernetes
 install_component "$K_RANDOM" "random provider $PULUMI_RANDOM_VERSION from terraform-provider-random@$TF_PROVIDER_RANDOM_MODULE_VERSION + bridge v$PULUMI_TERRAFORM_BRIDGE_VERSION" build_random
+install_component "$K_YAML" "yaml language host: github.com/pulumi/pulumi-yaml@v$PULUMI_YAML_VERSION on pkg/v3 + sdk/v3 v$PULUMI_VERSION" build_yaml
 
 # shellcheck disable=SC2034  # STEP names the step in lib/bootstrap-common.sh failure reports
 COMP=bin DESC="assemble $BIN_DIR" STEP="assembling $BIN_DIR" STEP_LABEL=bin
