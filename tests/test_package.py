@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 import harness
 from conftest import FIGURES
 from engine import Project
+from test_example_consumer import consumer_python, wheel  # noqa: F401 - fixtures: the installed wheel
 
 EXAMPLES = harness.ROOT / "examples"
 PLUGIN = harness.ROOT / "provider"
@@ -190,10 +191,11 @@ def rendered_manifests(directory: Path) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def python_manifests(tmp_path_factory) -> dict[str, dict]:
-    """The Python example consumer's manifests, rendered by `pulumi up` on its dev stack."""
+def python_manifests(tmp_path_factory, consumer_python) -> dict[str, dict]:  # noqa: F811
+    """The Python example consumer's manifests, rendered by `pulumi up` on its dev stack (on a
+    virtualenv with the built wheel, as a user would install it)."""
     workdir = tmp_path_factory.mktemp("python-consumer")
-    project = Project(workdir, source=EXAMPLES / "consumer", render_stacks=("dev",))
+    project = Project(workdir, source=EXAMPLES / "consumer", venv=consumer_python.parent.parent, render_stacks=("dev",))
     project.init_stack("dev")
     up = project.pulumi("up", "--stack", "dev", "--yes", "--skip-preview")
     FIGURES["engine: Python consumer up (render)"] = " ".join(up.summary().split())
