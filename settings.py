@@ -8,6 +8,7 @@ allowed, and `load_settings()` raises before `__main__` registers a single resou
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
 
@@ -217,6 +218,7 @@ class StackSettings(KeelsonModel):
             }
         )
 
+    @cached_property
     def backup_targets(self) -> list[BackupTarget]:
         """The workloads with PersistentVolumeClaims: Prometheus and Loki when they name a storage
         class, and every app with 'storage'."""
@@ -238,7 +240,7 @@ class StackSettings(KeelsonModel):
 
     def backup_args(self) -> BackupSchedulesArgs:
         """Return the BackupSchedules Args: the stack's policy over its stateful workloads."""
-        return BackupSchedulesArgs(policy=self.backups, targets=self.backup_targets(), environment=self.environment)
+        return BackupSchedulesArgs(policy=self.backups, targets=self.backup_targets, environment=self.environment)
 
     def derived_builders(self) -> list[tuple[str, str, Callable[[], KeelsonModel]]]:
         """(key, component, build) for every component the program builds, in the program's order."""
@@ -248,7 +250,7 @@ class StackSettings(KeelsonModel):
             ("keelson:logging", "LoggingStack", self.logging_args),
             ("keelson:tls", "CertIssuer", self.tls_args),
             *((f"keelson:apps.{name}", "HardenedApp", lambda name=name: self.app_args(name)) for name in self.apps),
-            *([("keelson:backups", "BackupSchedules", self.backup_args)] if self.backups.enabled and self.backup_targets() else []),
+            *([("keelson:backups", "BackupSchedules", self.backup_args)] if self.backups.enabled and self.backup_targets else []),
         ]
 
     def derived_args(self) -> list[tuple[str, str, KeelsonModel]]:

@@ -355,7 +355,7 @@ def backup_problems(settings: StackSettings) -> list[str]:
     if not settings.backups.enabled:
         return []
     found = []
-    if not settings.backup_targets():
+    if not settings.backup_targets:
         found.append(
             "keelson:backups.enabled = true, but no workload keeps data on a PersistentVolumeClaim (set "
             "keelson:monitoring.prometheus.storage.storageClass, keelson:logging.loki.storage.storageClass or an "

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from .app_jobs import CRON_EXPRESSION
 from .builders.labels import standard_labels
@@ -120,6 +120,16 @@ class BackupSchedulesArgs(KeelsonModel):
     """The workloads to back up, one Schedule each. Required, at least one."""
     environment: str = "local"
     """Environment label of the Schedules. Default: local; the program passes the stack's."""
+
+    @model_validator(mode="after")
+    def _policy_is_on(self) -> BackupSchedulesArgs:
+        """A policy switched off cannot render Schedules: refused, not silently backed up anyway."""
+        if not self.policy.enabled:
+            raise ValueError(
+                "policy.enabled is false, but BackupSchedules renders a Schedule per target; "
+                "leave BackupSchedules out to have no backups, or set policy.enabled to true"
+            )
+        return self
 
 
 def schedule_spec(policy: BackupPolicy, target: BackupTarget) -> dict[str, Any]:

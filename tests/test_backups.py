@@ -9,6 +9,7 @@ Schedules against Velero's own CRD, and the cluster layer stores them in a real 
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 import harness
 from keelson import BackupPolicy, BackupSchedules, BackupSchedulesArgs, BackupTarget
@@ -125,3 +126,9 @@ def test_a_backup_policy_velero_would_misread_is_refused_naming_the_key(mutate, 
 def test_backups_on_with_nothing_on_a_claim_is_refused():
     check("staging", lambda r: put(r, "backups.enabled", True), ["keelson:backups.enabled = true", "nothing to back up"])
 
+
+
+def test_backup_schedules_refuse_a_policy_that_is_switched_off():
+    target = BackupTarget(name="prometheus", namespace="monitoring", selector={"app.kubernetes.io/name": "prometheus"})
+    with pytest.raises(ValidationError, match="policy.enabled is false"):
+        BackupSchedulesArgs(policy=BackupPolicy(enabled=False), targets=[target])
