@@ -15,14 +15,10 @@
 # dir next to it and renamed into place only when complete. Non-interactive.
 set -Eeuo pipefail
 
-PROG=fetch-crds
-log() { printf '[%s] %s\n' "$PROG" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
-
-case "${1:-}" in
-  -h|--help) usage; exit 0 ;;
-esac
+# shellcheck disable=SC2034  # read by lib/script-head.sh
+PROG=fetch-crds USAGE_LINES=2,16
+# shellcheck source-path=SCRIPTDIR source=lib/script-head.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/script-head.sh" "$@"
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
   usage >&2
   die "expected a project and at most a version, got $# arguments"

@@ -15,14 +15,10 @@
 # e.g. --no-http or --timeout 600). Non-interactive.
 set -Eeuo pipefail
 
-PROG=rollback
-log() { printf '[%s] %s\n' "$PROG" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
-
-case "${1:-}" in
-  -h|--help) usage; exit 0 ;;
-esac
+# shellcheck disable=SC2034  # read by lib/script-head.sh
+PROG=rollback USAGE_LINES=2,15
+# shellcheck source-path=SCRIPTDIR source=lib/script-head.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/script-head.sh" "$@"
 [ $# -eq 1 ] || { usage >&2; die "expected one stack name, got $# arguments"; }
 STACK=$1
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -6,9 +6,8 @@
 # It defines log, die and usage, reports any failure with its line, the current ${STEP} and the
 # work dir kept in ${WORK}, and parses the common flags: --print-bin-dir sets PRINT_ONLY=1.
 
-log() { printf '[%s] %s\n' "$PROG" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-usage() { sed -n "${USAGE_LINES}p" "$0" | sed 's/^# \{0,1\}//'; }
+# shellcheck source-path=SCRIPTDIR source=script-head.sh
+. "$(dirname "${BASH_SOURCE[0]}")/script-head.sh" "$@"
 
 STEP="" WORK=""
 on_err() {
