@@ -42,7 +42,8 @@ done
 
 # find_go [MIN_VERSION]: set GO and GOVER to the Go toolchain on PATH (or /usr/local/go), or die
 # naming how to get it (default minimum 1.26); builds stay offline-reproducible: no toolchain
-# download, no cgo, module mode (module zips carry go.sum but no vendor dir).
+# download, no cgo, module mode (module zips carry go.sum but no vendor dir), and no workspace: a
+# go.work in any directory above the cache would otherwise take over the builds (and refuse -mod=mod).
 # shellcheck disable=SC2034  # GOVER and MOD_GOMOD are read by the sourcing scripts
 find_go() {
   local min=${1:-1.26}
@@ -51,7 +52,7 @@ find_go() {
   [ -n "$GO" ] || die "go not found on PATH (install Go >= $min from https://go.dev/dl/ or Debian's golang package)"
   GOVER=$("$GO" env GOVERSION 2>/dev/null) || die "'$GO env GOVERSION' failed"
   [ "$(printf '%s\n%s\n' "go$min" "$GOVER" | sort -V | head -n1)" = "go$min" ] || die "$GO is $GOVER; Go >= $min is needed"
-  export GOTOOLCHAIN=local CGO_ENABLED=0
+  export GOTOOLCHAIN=local CGO_ENABLED=0 GOWORK=off
   export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
 }
 
