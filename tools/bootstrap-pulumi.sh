@@ -18,6 +18,10 @@
 #   pulumi-language-python        a small Python language host written below (the upstream module
 #   pulumi-language-python-exec     .../sdk/python/cmd/pulumi-language-python/v3 is refused by the
 #                                   proxy at every version) + the upstream exec script from sdk/v3
+#   pulumi-language-nodejs        a small Node.js language host, the Go module in
+#                                   tools/pulumi-language-nodejs, built on sdk/v3 + pkg/v3 (the
+#                                   upstream .../sdk/nodejs/cmd/pulumi-language-nodejs/v3 is refused
+#                                   likewise); it runs the program's own @pulumi/pulumi cmd/run
 #   pulumi-resource-kubernetes    github.com/pulumi/pulumi-kubernetes/provider/v4 (+ sdk/v4 at ../sdk),
 #                                   schema embedded with the module's own `go generate`
 #   pulumi-resource-random        upstream terraform-provider-random + pulumi-terraform-bridge, with
@@ -48,6 +52,7 @@ RECIPE_REV=1
 # Bump when the language host source below changes: only that component is rebuilt.
 # 2: RunPlugin, so `pulumi preview --policy-pack <dir>` runs Python policy packs.
 LANGHOST_REV=2
+# (The Node.js language host needs no such number: it is keyed by a hash of its sources.)
 
 # shellcheck disable=SC2034  # read by lib/bootstrap-common.sh
 PROG=bootstrap-pulumi USAGE_LINES=3,14
@@ -70,10 +75,20 @@ K8S_SHORT=${PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION##*-}
 TF_RANDOM_SHORT=${TF_PROVIDER_RANDOM_MODULE_VERSION##*-}
 K_PULUMI="pulumi-${PULUMI_VERSION}"
 K_LANG="pulumi-language-python-${PULUMI_VERSION}-r${RECIPE_REV}-h${LANGHOST_REV}"
+# The Node.js language host is keyed by a hash of its sources (tools/pulumi-language-nodejs:
+# go.mod, go.sum, *.go; names and contents), so an edit there rebuilds only that component.
+NODEHOST_SRC=$SCRIPT_DIR/pulumi-language-nodejs
+NODEHOST_SOURCES=()
+while IFS= read -r -d '' file; do NODEHOST_SOURCES+=("$file"); done \
+  < <(find "$NODEHOST_SRC" -maxdepth 1 -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print0 | LC_ALL=C sort -z)
+[ "${#NODEHOST_SOURCES[@]}" -ge 3 ] || die "expected go.mod, go.sum and *.go in $NODEHOST_SRC"
+NODEHOST_HASH=$(for file in "${NODEHOST_SOURCES[@]}"; do printf '%s\n' "${file##*/}"; sha256sum <"$file"; done |
+  sha256sum | cut -c1-12)
+K_NODE="pulumi-language-nodejs-${PULUMI_VERSION}-r${RECIPE_REV}-s${NODEHOST_HASH}"
 K_K8S="pulumi-resource-kubernetes-${PULUMI_KUBERNETES_VERSION}-${K8S_SHORT}"
 K_RANDOM="pulumi-resource-random-${PULUMI_RANDOM_VERSION}-tf${TF_RANDOM_SHORT}-bridge${PULUMI_TERRAFORM_BRIDGE_VERSION}-r${RECIPE_REV}"
-COMPONENTS=("$K_PULUMI" "$K_LANG" "$K_K8S" "$K_RANDOM")
-REQUIRED_EXES=(pulumi pulumi-language-python pulumi-language-python-exec
+COMPONENTS=("$K_PULUMI" "$K_LANG" "$K_NODE" "$K_K8S" "$K_RANDOM")
+REQUIRED_EXES=(pulumi pulumi-language-python pulumi-language-python-exec pulumi-language-nodejs
                pulumi-resource-kubernetes pulumi-resource-random)
 
 bin_key() {
@@ -615,6 +630,29 @@ build_langhost() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Node.js language host
+build_nodehost() {
+  local src="$WORK/src/nodehost" bin="$OUT/bin/pulumi-language-nodejs"
+  mkdir -p "$src"
+  cp "${NODEHOST_SOURCES[@]}" "$src/"
+  # Build against the pinned Pulumi version whatever go.mod was last checked in with; when they
+  # agree (the usual case) tidy changes nothing and the checked-in go.sum pins every module.
+  run_step "go mod edit + tidy (pulumi sdk/v3 and pkg/v3 at v$PULUMI_VERSION)" bash -c 'cd "$1" &&
+      "$2" mod edit -require="github.com/pulumi/pulumi/sdk/v3@v$3" -require="github.com/pulumi/pulumi/pkg/v3@v$3" &&
+      "$2" mod tidy' _ "$src" "$GO" "$PULUMI_VERSION"
+  run_step "go build pulumi-language-nodejs" bash -c 'cd "$1" && "$2" build -trimpath \
+      -ldflags "$3 -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$4" \
+      -o "$5" .' _ "$src" "$GO" "$LDFLAGS_STRIP" "$PULUMI_VERSION" "$bin"
+  run_step "smoke test: pulumi-language-nodejs -version" bash -c '[ "$("$1" -version)" = "v$2" ]' \
+    _ "$bin" "$PULUMI_VERSION"
+  # Started without an engine, the host must serve gRPC and print its port as its first line.
+  run_step "smoke test: pulumi-language-nodejs serves and prints its port" bash -c '"$1" >"$2" 2>&1 & pid=$!
+      for _ in $(seq 100); do grep -qE "^[0-9]+$" "$2" && break; sleep 0.1; done
+      kill "$pid"; wait "$pid" || true
+      grep -qE "^[0-9]+$" "$2"' _ "$bin" "$WORK/nodehost-port.out"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Kubernetes provider
 build_kubernetes() {
   download_module "github.com/pulumi/pulumi-kubernetes/provider/v4@${PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION}" \
@@ -820,6 +858,7 @@ build_random() {
 TOTAL_START=$SECONDS
 install_component "$K_PULUMI" "pulumi CLI: github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION ./cmd/pulumi" build_pulumi
 install_component "$K_LANG" "python language host on github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" build_langhost
+install_component "$K_NODE" "Node.js language host (tools/pulumi-language-nodejs) on github.com/pulumi/pulumi/sdk/v3 + pkg/v3@v$PULUMI_VERSION" build_nodehost
 install_component "$K_K8S" "github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION as $PULUMI_KUBERNETES_VERSION" build_kubernetes
 install_component "$K_RANDOM" "random provider $PULUMI_RANDOM_VERSION from terraform-provider-random@$TF_PROVIDER_RANDOM_MODULE_VERSION + bridge v$PULUMI_TERRAFORM_BRIDGE_VERSION" build_random
 
