@@ -32,7 +32,7 @@ func (h *nodeHost) GetRequiredPackages(ctx context.Context,
 	if req.GetInfo() == nil {
 		return nil, errNoProgramInfo
 	}
-	s := &pluginScan{visited: map[string]bool{}, seen: map[string]bool{}}
+	s := &pluginScan{visited: map[visit]bool{}, seen: map[string]bool{}}
 	s.walk(req.GetInfo().GetProgramDirectory(), false)
 	for _, err := range s.errs {
 		logging.V(3).Infof("GetRequiredPackages: %v", err)
@@ -48,7 +48,7 @@ func (h *nodeHost) GetRequiredPlugins(ctx context.Context,
 	if dir == "" {
 		dir = req.GetProgram() //nolint:staticcheck // the field older engines fill in
 	}
-	s := &pluginScan{visited: map[string]bool{}, seen: map[string]bool{}}
+	s := &pluginScan{visited: map[visit]bool{}, seen: map[string]bool{}}
 	s.walk(dir, false)
 	resp := &pulumirpc.GetRequiredPluginsResponse{}
 	for _, p := range s.packages {
@@ -61,8 +61,14 @@ func (h *nodeHost) GetRequiredPlugins(ctx context.Context,
 	return resp, nil
 }
 
+// visit is a directory's real path, and whether the walk reached it inside node_modules.
+type visit struct {
+	dir           string
+	inNodeModules bool
+}
+
 type pluginScan struct {
-	visited  map[string]bool // real directory paths already walked (symlinks can loop)
+	visited  map[visit]bool  // directories already walked (symlinks can loop)
 	seen     map[string]bool // name@version/parameterization already reported
 	packages []*pulumirpc.PackageDependency
 	errs     []error
@@ -70,8 +76,9 @@ type pluginScan struct {
 
 // walk descends through every directory below dir (following symlinks, as npm links local
 // packages, e.g. the SDKs `pulumi package add` writes under sdks/) and reads the package.json
-// files that sit inside node_modules. Nested policy packs are skipped: their plugins are not the
-// program's.
+// files that sit inside node_modules. A directory seen outside node_modules is walked again when
+// a node_modules link leads to it (sdks/x, then node_modules/@scope/x), never more. Nested policy
+// packs are skipped: their plugins are not the program's.
 func (s *pluginScan) walk(dir string, inNodeModules bool) {
 	real, err := filepath.EvalSymlinks(dir)
 	if err == nil {
@@ -81,10 +88,11 @@ func (s *pluginScan) walk(dir string, inNodeModules bool) {
 		s.errs = append(s.errs, err)
 		return
 	}
-	if s.visited[real] {
+	key := visit{real, inNodeModules}
+	if s.visited[key] {
 		return
 	}
-	s.visited[real] = true
+	s.visited[key] = true
 	entries, err := os.ReadDir(real)
 	if err != nil {
 		s.errs = append(s.errs, err)
