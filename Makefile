@@ -10,7 +10,7 @@ CHECKOV_VENV := .venv-checkov
 POLICY_VENV := policy/.venv
 STACK ?= local
 
-.PHONY: help venv checkov policy-venv actionlint kube-score psa-check toolchain prometheus-tools loki node-exporter \
+.PHONY: help venv checkov policy-venv actionlint kube-score psa-check toolchain toolchain-consumers prometheus-tools loki node-exporter \
 	kube-state-metrics config-reloader kubernetes system-tools up preview policy-preview \
 	cluster-up cluster-down test bench clean
 
@@ -55,6 +55,9 @@ psa-check:
 
 toolchain:
 	tools/bootstrap-pulumi.sh >/dev/null
+# The toolchain plus the Node.js and YAML language hosts the example consumers run on (make test).
+toolchain-consumers:
+	tools/bootstrap-pulumi.sh --with-consumer-hosts >/dev/null
 
 prometheus-tools:
 	tools/bootstrap-prometheus-tools.sh >/dev/null
@@ -96,7 +99,7 @@ preview: venv toolchain
 policy-preview: venv policy-venv toolchain
 	tools/pulumi.sh preview --stack $(STACK) --policy-pack policy
 
-test: venv checkov policy-venv system-tools prometheus-tools loki node-exporter kube-state-metrics config-reloader toolchain actionlint kube-score \
+test: venv checkov policy-venv system-tools prometheus-tools loki node-exporter kube-state-metrics config-reloader toolchain-consumers actionlint kube-score \
 	psa-check kubernetes
 	mkdir -p build
 	$(VENV)/bin/python -m pytest --junitxml=build/test-results.xml $(PYTEST_ARGS)

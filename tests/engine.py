@@ -38,13 +38,25 @@ PROJECT_FILES = (
 PROJECT_DIRS = ("components",)
 
 
-def toolchain_bin_dir() -> Path:
-    """The folder holding the pulumi CLI and plugins, or a failing test saying how to get them."""
-    completed = subprocess.run(
-        [str(ROOT / "tools" / "bootstrap-pulumi.sh"), "--print-bin-dir"], capture_output=True, text=True
-    )
-    if completed.returncode == 0 and completed.stdout.strip():
-        return Path(completed.stdout.strip().splitlines()[-1])
+CONSUMER_HOSTS = ("pulumi-language-nodejs", "pulumi-language-yaml")
+"""The language hosts only the example consumers in other languages need (make test builds them)."""
+
+
+def toolchain_bin_dir(consumer_hosts: bool = False) -> Path:
+    """The folder holding the pulumi CLI and plugins (with the consumers' language hosts when it has
+    them, or when asked to), or a failing test saying how to get them."""
+    attempts = [["--with-consumer-hosts"]] if consumer_hosts else [["--with-consumer-hosts"], []]
+    for flags in attempts:
+        completed = subprocess.run(
+            [str(ROOT / "tools" / "bootstrap-pulumi.sh"), "--print-bin-dir", *flags], capture_output=True, text=True
+        )
+        if completed.returncode == 0 and completed.stdout.strip():
+            return Path(completed.stdout.strip().splitlines()[-1])
+    if consumer_hosts:
+        pytest.fail(
+            "the Node.js and YAML language hosts are missing: run `make test` (or tools/bootstrap-pulumi.sh "
+            "--with-consumer-hosts, which builds them from Go modules)"
+        )
     found = shutil.which("pulumi")
     if found and os.environ.get("KEELSON_TOOLCHAIN") != "build":
         return Path(found).parent
@@ -81,11 +93,12 @@ class Project:
         venv: Path | None = None,
         render_stacks: tuple[str, ...] = ("local",),
         kubeconfig: Path | None = None,
+        consumer_hosts: bool = False,
     ):
         """Copy Keelson (or the Pulumi project at 'source') into 'workdir', on the virtualenv 'venv'
         (default: the running one); 'render_stacks' render to a folder and must see no kubeconfig.
         Without 'kubeconfig', the ambient KUBECONFIG points at nothing, so no cluster is ever reached
-        by accident."""
+        by accident. 'consumer_hosts' requires the Node.js and YAML language hosts on PATH."""
         self.workdir = workdir
         self.state = workdir / ".pulumi" / "state"
         self.home = workdir / ".pulumi" / "home"
@@ -104,7 +117,7 @@ class Project:
         (workdir / ".venv").symlink_to(venv or Path(sys.prefix), target_is_directory=True)
         self.state.mkdir(parents=True)
         self.home.mkdir(parents=True)
-        bin_dir = toolchain_bin_dir()
+        bin_dir = toolchain_bin_dir(consumer_hosts)
         self.env = {
             **{key: value for key, value in os.environ.items() if not key.startswith(("PULUMI_", "KUBE", "PYTHONPATH"))},
             "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",

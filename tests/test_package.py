@@ -166,7 +166,7 @@ def test_an_unknown_component_type_is_refused(provider):
 def consumer(tmp_path: Path, name: str, **kwargs) -> Project:
     """examples/<name> copied to tmp_path, its `packages: keelson: ../../provider` pointed at the
     repository's plugin directory (whose virtualenv, ../.venv, is the project's)."""
-    project = Project(tmp_path, source=EXAMPLES / name, render_stacks=("dev",), **kwargs)
+    project = Project(tmp_path, source=EXAMPLES / name, render_stacks=("dev",), consumer_hosts=True, **kwargs)
     pulumi_yaml = tmp_path / "Pulumi.yaml"
     text = pulumi_yaml.read_text()
     assert "keelson: ../../provider" in text

@@ -2,7 +2,7 @@
 # shellcheck source-path=SCRIPTDIR disable=SC2016  # bash -c '...' "$@" bodies are meant to be literal
 # Build Keelson's pinned Pulumi toolchain from Go modules and expose it in one bin dir.
 #
-# Usage: tools/bootstrap-pulumi.sh [--print-bin-dir] [--help]
+# Usage: tools/bootstrap-pulumi.sh [--with-consumer-hosts] [--print-bin-dir] [--help]
 #
 # Reads the pins from tools/pulumi-versions.env (override with KEELSON_PULUMI_VERSIONS_FILE),
 # builds every component into its own versioned cache dir
@@ -12,18 +12,24 @@
 # (progress and timings go to stderr), so callers can do:
 #   eval "$(tools/bootstrap-pulumi.sh)" && export PATH="$KEELSON_PULUMI_BIN:$PATH"
 # --print-bin-dir prints the bin dir and exits 0 only when it is already complete (no build).
+# --with-consumer-hosts also builds the Node.js and YAML language hosts (marked * below), which
+# only the example consumers in other languages need, into a bin dir of their own.
 #
 # Components (all built with CGO_ENABLED=0 -trimpath from the Go module proxy only):
 #   pulumi                        github.com/pulumi/pulumi/pkg/v3 ./cmd/pulumi (+ sdk/v3 at ../sdk)
 #   pulumi-language-python        a small Python language host written below (the upstream module
 #   pulumi-language-python-exec     .../sdk/python/cmd/pulumi-language-python/v3 is refused by the
 #                                   proxy at every version) + the upstream exec script from sdk/v3
+#   pulumi-language-nodejs *      a small Node.js language host, the Go module in
+#                                   tools/pulumi-language-nodejs, built on sdk/v3 + pkg/v3 (the
+#                                   upstream .../sdk/nodejs/cmd/pulumi-language-nodejs/v3 is refused
+#                                   likewise); it runs the program's own @pulumi/pulumi cmd/run
 #   pulumi-resource-kubernetes    github.com/pulumi/pulumi-kubernetes/provider/v4 (+ sdk/v4 at ../sdk),
 #                                   schema embedded with the module's own `go generate`
 #   pulumi-resource-random        upstream terraform-provider-random + pulumi-terraform-bridge, with
 #                                   the shim module and bridge wiring written below (the
 #                                   pulumi-random provider/v4 module is refused by the proxy)
-#   pulumi-language-yaml          github.com/pulumi/pulumi-yaml ./cmd/pulumi-language-yaml, with its
+#   pulumi-language-yaml *        github.com/pulumi/pulumi-yaml ./cmd/pulumi-language-yaml, with its
 #                                   pkg/v3 and sdk/v3 raised to the CLI's tag (one engine version)
 #
 # Upgrading: edit tools/pulumi-versions.env only. What the registries served on 2026-12-03:
@@ -55,9 +61,10 @@ RECIPE_REV=1
 # Bump when the language host source below changes: only that component is rebuilt.
 # 2: RunPlugin, so `pulumi preview --policy-pack <dir>` runs Python policy packs.
 LANGHOST_REV=2
+# (The Node.js language host needs no such number: it is keyed by a hash of its sources.)
 
 # shellcheck disable=SC2034  # read by lib/bootstrap-common.sh
-PROG=bootstrap-pulumi USAGE_LINES=3,14
+PROG=bootstrap-pulumi USAGE_LINES=3,16 EXTRA_FLAG=--with-consumer-hosts
 # shellcheck source-path=SCRIPTDIR source=lib/bootstrap-common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bootstrap-common.sh" "$@"
 
@@ -78,12 +85,28 @@ K8S_SHORT=${PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION##*-}
 TF_RANDOM_SHORT=${TF_PROVIDER_RANDOM_MODULE_VERSION##*-}
 K_PULUMI="pulumi-${PULUMI_VERSION}"
 K_LANG="pulumi-language-python-${PULUMI_VERSION}-r${RECIPE_REV}-h${LANGHOST_REV}"
+# The Node.js language host is keyed by a hash of its sources (tools/pulumi-language-nodejs:
+# go.mod, go.sum, *.go; names and contents), so an edit there rebuilds only that component.
+NODEHOST_SRC=$SCRIPT_DIR/pulumi-language-nodejs
+NODEHOST_SOURCES=()
+while IFS= read -r -d '' file; do NODEHOST_SOURCES+=("$file"); done \
+  < <(find "$NODEHOST_SRC" -maxdepth 1 -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print0 | LC_ALL=C sort -z)
+[ "${#NODEHOST_SOURCES[@]}" -ge 3 ] || die "expected go.mod, go.sum and *.go in $NODEHOST_SRC"
+NODEHOST_HASH=$(for file in "${NODEHOST_SOURCES[@]}"; do printf '%s\n' "${file##*/}"; sha256sum <"$file"; done |
+  sha256sum | cut -c1-12)
+K_NODE="pulumi-language-nodejs-${PULUMI_VERSION}-r${RECIPE_REV}-s${NODEHOST_HASH}"
 K_K8S="pulumi-resource-kubernetes-${PULUMI_KUBERNETES_VERSION}-${K8S_SHORT}"
 K_RANDOM="pulumi-resource-random-${PULUMI_RANDOM_VERSION}-tf${TF_RANDOM_SHORT}-bridge${PULUMI_TERRAFORM_BRIDGE_VERSION}-r${RECIPE_REV}"
 K_YAML="pulumi-language-yaml-${PULUMI_YAML_VERSION}-p${PULUMI_VERSION}-r${RECIPE_REV}"
-COMPONENTS=("$K_PULUMI" "$K_LANG" "$K_K8S" "$K_RANDOM" "$K_YAML")
+# The core runs Keelson's own program (make up); --with-consumer-hosts adds the language hosts
+# that only the example consumers in other languages need (make test), in a bin dir of its own.
+COMPONENTS=("$K_PULUMI" "$K_LANG" "$K_K8S" "$K_RANDOM")
 REQUIRED_EXES=(pulumi pulumi-language-python pulumi-language-python-exec
-               pulumi-resource-kubernetes pulumi-resource-random pulumi-language-yaml)
+               pulumi-resource-kubernetes pulumi-resource-random)
+if [ "$EXTRA_FLAG_SET" = 1 ]; then
+  COMPONENTS+=("$K_NODE" "$K_YAML")
+  REQUIRED_EXES+=(pulumi-language-nodejs pulumi-language-yaml)
+fi
 
 bin_key() {
   printf '%s\n' "${COMPONENTS[@]}" | cksum | cut -d' ' -f1
@@ -103,7 +126,7 @@ if [ "$PRINT_ONLY" = 1 ]; then
     printf '%s\n' "$BIN_DIR"
     exit 0
   fi
-  log "toolchain not built yet (expected $BIN_DIR); run $0"
+  log "toolchain not built yet (expected $BIN_DIR); run $0$([ "$EXTRA_FLAG_SET" = 1 ] && printf " %s" "$EXTRA_FLAG")"
   exit 1
 fi
 
@@ -624,6 +647,29 @@ build_langhost() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Node.js language host
+build_nodehost() {
+  local src="$WORK/src/nodehost" bin="$OUT/bin/pulumi-language-nodejs"
+  mkdir -p "$src"
+  cp "${NODEHOST_SOURCES[@]}" "$src/"
+  # Build against the pinned Pulumi version whatever go.mod was last checked in with; when they
+  # agree (the usual case) tidy changes nothing and the checked-in go.sum pins every module.
+  run_step "go mod edit + tidy (pulumi sdk/v3 and pkg/v3 at v$PULUMI_VERSION)" bash -c 'cd "$1" &&
+      "$2" mod edit -require="github.com/pulumi/pulumi/sdk/v3@v$3" -require="github.com/pulumi/pulumi/pkg/v3@v$3" &&
+      "$2" mod tidy' _ "$src" "$GO" "$PULUMI_VERSION"
+  run_step "go build pulumi-language-nodejs" bash -c 'cd "$1" && "$2" build -trimpath \
+      -ldflags "$3 -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$4" \
+      -o "$5" .' _ "$src" "$GO" "$LDFLAGS_STRIP" "$PULUMI_VERSION" "$bin"
+  run_step "smoke test: pulumi-language-nodejs -version" bash -c '[ "$("$1" -version)" = "v$2" ]' \
+    _ "$bin" "$PULUMI_VERSION"
+  # Started without an engine, the host must serve gRPC and print its port as its first line.
+  run_step "smoke test: pulumi-language-nodejs serves and prints its port" bash -c '"$1" >"$2" 2>&1 & pid=$!
+      for _ in $(seq 100); do grep -qE "^[0-9]+$" "$2" && break; sleep 0.1; done
+      kill "$pid"; wait "$pid" || true
+      grep -qE "^[0-9]+$" "$2"' _ "$bin" "$WORK/nodehost-port.out"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Kubernetes provider
 build_kubernetes() {
   download_module "github.com/pulumi/pulumi-kubernetes/provider/v4@${PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION}" \
@@ -855,7 +901,10 @@ install_component "$K_PULUMI" "pulumi CLI: github.com/pulumi/pulumi/pkg/v3@v$PUL
 install_component "$K_LANG" "python language host on github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" build_langhost
 install_component "$K_K8S" "github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION as $PULUMI_KUBERNETES_VERSION" build_kubernetes
 install_component "$K_RANDOM" "random provider $PULUMI_RANDOM_VERSION from terraform-provider-random@$TF_PROVIDER_RANDOM_MODULE_VERSION + bridge v$PULUMI_TERRAFORM_BRIDGE_VERSION" build_random
-install_component "$K_YAML" "yaml language host: github.com/pulumi/pulumi-yaml@v$PULUMI_YAML_VERSION on pkg/v3 + sdk/v3 v$PULUMI_VERSION" build_yaml
+if [ "$EXTRA_FLAG_SET" = 1 ]; then
+  install_component "$K_NODE" "Node.js language host (tools/pulumi-language-nodejs) on github.com/pulumi/pulumi/sdk/v3 + pkg/v3@v$PULUMI_VERSION" build_nodehost
+  install_component "$K_YAML" "yaml language host: github.com/pulumi/pulumi-yaml@v$PULUMI_YAML_VERSION on pkg/v3 + sdk/v3 v$PULUMI_VERSION" build_yaml
+fi
 
 # shellcheck disable=SC2034  # STEP names the step in lib/bootstrap-common.sh failure reports
 COMP=bin DESC="assemble $BIN_DIR" STEP="assembling $BIN_DIR" STEP_LABEL=bin

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # The shared head of the tools/bootstrap-*.sh scripts. A script sets PROG (its name in log lines)
 # and USAGE_LINES (the line range of its header comment, e.g. "3,16"), then sources this file
-# with its arguments (shellcheck: PRINT_ONLY is read there, not here):
+# with its arguments (shellcheck: PRINT_ONLY is read there, not here); a script with one flag of
+# its own names it in EXTRA_FLAG, and EXTRA_FLAG_SET=1 says it was given:
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib/bootstrap-common.sh" "$@"
 # It defines log, die and usage, reports any failure with its line, the current ${STEP} and the
 # work dir kept in ${WORK}, and parses the common flags: --print-bin-dir sets PRINT_ONLY=1.
@@ -29,12 +30,13 @@ fail() { # step, rc
   exit 1
 }
 
-# shellcheck disable=SC2034  # PRINT_ONLY is read by the sourcing script
-PRINT_ONLY=0
+# shellcheck disable=SC2034  # PRINT_ONLY and EXTRA_FLAG_SET are read by the sourcing script
+PRINT_ONLY=0 EXTRA_FLAG_SET=0
 # shellcheck disable=SC2034
 for arg in "$@"; do
   case "$arg" in
     --print-bin-dir) PRINT_ONLY=1 ;;
+    "${EXTRA_FLAG:-}") [ -n "${EXTRA_FLAG:-}" ] || { usage >&2; die "unknown argument: $arg"; }; EXTRA_FLAG_SET=1 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $arg" ;;
   esac
