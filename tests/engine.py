@@ -38,10 +38,6 @@ PROJECT_FILES = (
 PROJECT_DIRS = ("components",)
 
 
-CONSUMER_HOSTS = ("pulumi-language-nodejs", "pulumi-language-yaml")
-"""The language hosts only the example consumers in other languages need (make test builds them)."""
-
-
 def toolchain_bin_dir(consumer_hosts: bool = False) -> Path:
     """The folder holding the pulumi CLI and plugins (with the consumers' language hosts when it has
     them, or when asked to), or a failing test saying how to get them."""
@@ -112,7 +108,7 @@ class Project:
             (workdir / "keelson").symlink_to("components", target_is_directory=True)
         else:
             shutil.copytree(
-                source, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "rendered", ".venv")
+                source, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "rendered", ".venv", "node_modules", "sdks")
             )
         (workdir / ".venv").symlink_to(venv or Path(sys.prefix), target_is_directory=True)
         self.state.mkdir(parents=True)

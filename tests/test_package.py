@@ -1,11 +1,12 @@
 """Keelson as a multi-language component package: the schema the plugin serves mirrors the Args
-models, bad inputs from other languages are refused by name, and a Pulumi YAML program (and a
-TypeScript one, in test_package_typescript.py) deploys the example storefront with the real engine
-into manifests that match the Python consumer's."""
+models, bad inputs from other languages are refused by name, and a Pulumi YAML program and a
+TypeScript one (on an SDK generated from the schema, dependencies from npm) deploy the example
+storefront with the real engine into manifests that match the Python consumer's."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import typing
 from pathlib import Path
 
@@ -215,19 +216,47 @@ def test_the_real_cli_serves_the_schema_from_the_plugin(tmp_path):
     )
 
 
+EXPECTED_OUTPUTS = {
+    "namespace": "shop",
+    "url": "https://shop.example.com/",
+    "internalUrl": "http://storefront.shop.svc.cluster.local",
+}
+
+
+def assert_same_storefront(project: Project, python_manifests: dict[str, dict], language: str) -> None:
+    """The consumer's rendered objects equal the Python consumer's, object for object, and its
+    stack outputs are the component outputs the Python example exports."""
+    manifests = rendered_manifests(project.workdir / "rendered")
+    assert len(python_manifests) >= 15, f"the Python consumer rendered only {sorted(python_manifests)}"
+    assert sorted(manifests) == sorted(python_manifests), f"{language} renders other objects than Python"
+    for key, manifest in python_manifests.items():
+        assert manifests[key] == manifest, f"{key} differs between the {language} and the Python consumer"
+    outputs = json.loads(project.pulumi("stack", "output", "--stack", "dev", "--json").stdout)
+    assert outputs == EXPECTED_OUTPUTS
+
+
 def test_a_yaml_program_deploys_the_storefront_into_the_python_consumers_manifests(tmp_path, python_manifests):
     project = consumer(tmp_path, "yaml-consumer")
     project.init_stack("dev")
     up = project.pulumi("up", "--stack", "dev", "--yes", "--skip-preview", check=False)
     FIGURES["engine: YAML consumer up (render)"] = " ".join(up.summary().split())
     assert up.returncode == 0, up.output[-6000:]
-    manifests = rendered_manifests(project.workdir / "rendered")
-    assert sorted(manifests) == sorted(python_manifests)
-    for key, manifest in python_manifests.items():
-        assert manifests[key] == manifest, f"{key} differs between the YAML and the Python consumer"
-    outputs = json.loads(project.pulumi("stack", "output", "--stack", "dev", "--json").stdout)
-    assert outputs == {
-        "namespace": "shop",
-        "url": "https://shop.example.com/",
-        "internalUrl": "http://storefront.shop.svc.cluster.local",
-    }
+    assert_same_storefront(project, python_manifests, "YAML")
+
+
+def test_a_typescript_program_on_the_generated_sdk_deploys_the_same_storefront(tmp_path, python_manifests):
+    """`pulumi install` generates the SDK from the plugin's schema (sdks/keelson, through the Node.js
+    language host) and installs the npm dependencies package-lock.json pins; the program is
+    type-checked against the generated types when it runs."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.fail("Node.js and npm are missing: apt-get install nodejs npm (Debian's packages)")
+    project = consumer(tmp_path, "ts-consumer")
+    install = project.pulumi("install", check=False, timeout=900)
+    assert install.returncode == 0, install.output[-6000:]
+    generated = json.loads((project.workdir / "sdks" / "keelson" / "package.json").read_text())
+    assert generated["name"] == "@keelson/keelson" and generated["version"] == _schema()["version"]
+    project.init_stack("dev")
+    up = project.pulumi("up", "--stack", "dev", "--yes", "--skip-preview", check=False)
+    FIGURES["engine: TypeScript consumer up (render)"] = " ".join(up.summary().split())
+    assert up.returncode == 0, up.output[-6000:]
+    assert_same_storefront(project, python_manifests, "TypeScript")

@@ -39,7 +39,7 @@ LAYERS = {
     "tests.test_policy_pack": "policy pack (rules, real engine)",
     "tests.test_backups": "backups (Velero Schedules)",
     "tests.test_example_consumer": "wheel and example consumer",
-    "tests.test_package": "component package (schema, YAML)",
+    "tests.test_package": "component package (schema, YAML, TypeScript)",
 }
 
 
