@@ -164,6 +164,30 @@ def test_an_unknown_component_type_is_refused(provider):
 # The real engine.
 
 
+def test_the_python_pins_agree_with_the_toolchain_pins():
+    """requirements.txt and policy/requirements.txt pin the SDKs tools/pulumi-versions.env names, so the
+    SDK never runs ahead of the CLI and each provider SDK matches the plugin built for it."""
+    pins = dict(
+        line.split("=", 1)
+        for line in (harness.ROOT / "tools" / "pulumi-versions.env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    wanted = {
+        "pulumi": pins["PULUMI_PYTHON_SDK_VERSION"],
+        "pulumi-kubernetes": pins["PULUMI_KUBERNETES_VERSION"],
+        "pulumi-random": pins["PULUMI_RANDOM_VERSION"],
+    }
+    cli = tuple(int(part) for part in pins["PULUMI_VERSION"].split("."))
+    assert tuple(int(part) for part in wanted["pulumi"].split(".")) <= cli, "the Python SDK is newer than the CLI"
+    for path in ("requirements.txt", "policy/requirements.txt"):
+        found = dict(
+            line.split("==", 1) for line in (harness.ROOT / path).read_text().splitlines() if "==" in line and not line.startswith("#")
+        )
+        for name, version in wanted.items():
+            if name in found or name == "pulumi":
+                assert found.get(name) == version, f"{path} pins {name}=={found.get(name)}, the toolchain {version}"
+
+
 def consumer(tmp_path: Path, name: str, **kwargs) -> Project:
     """examples/<name> copied to tmp_path, its `packages: keelson: ../../provider` pointed at the
     repository's plugin directory (whose virtualenv, ../.venv, is the project's)."""
