@@ -67,9 +67,6 @@ func (h *nodeHost) GeneratePackage(ctx context.Context,
 // InstallDependencies. The answer tells the user how to import the SDKs.
 func (h *nodeHost) Link(ctx context.Context, req *pulumirpc.LinkRequest) (*pulumirpc.LinkResponse, error) {
 	info := req.GetInfo()
-	if info == nil {
-		return nil, errNoProgramInfo
-	}
 	opts, err := parseOptions(info)
 	if err != nil {
 		return nil, err

@@ -22,9 +22,6 @@ func (h *nodeHost) InstallDependencies(req *pulumirpc.InstallDependenciesRequest
 	srv grpc.ServerStreamingServer[pulumirpc.InstallDependenciesResponse],
 ) error {
 	info := req.GetInfo()
-	if info == nil {
-		return errNoProgramInfo
-	}
 	opts, err := parseOptions(info)
 	if err != nil {
 		return err
@@ -59,9 +56,6 @@ func (h *nodeHost) InstallDependencies(req *pulumirpc.InstallDependenciesRequest
 // would load (resolved from the program directory, as at run time).
 func (h *nodeHost) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
 	info := req.GetInfo()
-	if info == nil {
-		return nil, errNoProgramInfo
-	}
 	opts, err := parseOptions(info)
 	if err != nil {
 		return nil, err
@@ -93,9 +87,6 @@ func (h *nodeHost) GetProgramDependencies(ctx context.Context,
 	req *pulumirpc.GetProgramDependenciesRequest,
 ) (*pulumirpc.GetProgramDependenciesResponse, error) {
 	info := req.GetInfo()
-	if info == nil {
-		return nil, errNoProgramInfo
-	}
 	opts, err := parseOptions(info)
 	if err != nil {
 		return nil, err

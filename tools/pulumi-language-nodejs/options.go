@@ -18,7 +18,12 @@ type nodeOptions struct {
 	production     bool                   // production: install without devDependencies
 }
 
+// parseOptions reads the runtime options of Pulumi.yaml from the request's program info (an error
+// when the engine sent none).
 func parseOptions(info *pulumirpc.ProgramInfo) (nodeOptions, error) {
+	if info == nil {
+		return nodeOptions{}, errNoProgramInfo
+	}
 	opts := nodeOptions{typescript: true, packagemanager: npm.AutoPackageManager}
 	raw := info.GetOptions().AsMap()
 	for key, value := range raw {
