@@ -364,8 +364,8 @@ def test_a_failed_release_rolls_back_to_the_last_commit_that_passed_its_smoke_ch
 
     project = production["project"]
     workdir = project.workdir
-    (workdir / "tools").mkdir(exist_ok=True)
-    for script in ("rollback.sh", "smoke_check.py"):
+    (workdir / "tools" / "lib").mkdir(parents=True, exist_ok=True)
+    for script in ("rollback.sh", "smoke_check.py", "lib/script-head.sh"):
         shutil.copy2(harness.ROOT / "tools" / script, workdir / "tools" / script)
     (workdir / ".gitignore").write_text(".pulumi/\n.venv\n__pycache__/\n")
     identity = ["-c", "user.name=Keelson release", "-c", "user.email=release@keelson.dev"]
