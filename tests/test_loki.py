@@ -1,8 +1,8 @@
 """Loki configuration, checked by the real Loki the stack deploys: `loki -verify-config` accepts the
 staging and production configs (and rejects retention without a delete-request store), and a live
 Loki on 127.0.0.1 started from the generated config ingests pushed lines, answers LogQL queries
-(including the ruler's error-burst alert expression), loads the ruler's rules and runs the
-compactor with retention on. The binary comes from tools/bootstrap-loki.sh."""
+(including the ruler's error-burst alert expression), loads the ruler's rules, loads a new rule
+file without a restart and runs the compactor with retention on. The binary comes from tools/bootstrap-loki.sh."""
 
 from __future__ import annotations
 
@@ -243,3 +243,48 @@ def test_the_running_compactor_enforces_the_configured_retention(live_loki):
     assert duration_seconds(served) == duration_seconds(retention_hours(STACK_RETENTION["production"])), served
     services = live_loki.get("/services").decode()
     assert "compactor => Running" in services, services
+
+
+def _start_time(loki: LiveLoki) -> float:
+    """process_start_time_seconds of the running Loki: a restart would change it."""
+    found = re.search(rb"^process_start_time_seconds ([0-9.e+]+)$", loki.get("/metrics"), flags=re.MULTILINE)
+    assert found, "Loki's /metrics has no process_start_time_seconds"
+    return float(found.group(1))
+
+
+def _evaluated_alerts(loki: LiveLoki) -> set[str]:
+    """The alerts the ruler evaluates (its Prometheus-style rules API, which lists the loaded rule
+    groups; /loki/api/v1/rules reads the rule files from storage instead)."""
+    try:
+        groups = loki.query("/prometheus/api/v1/rules")["groups"]
+    except urllib.error.HTTPError:
+        return set()
+    return {rule["name"] for group in groups for rule in group["rules"] if rule.get("type") == "alerting"}
+
+
+def test_the_ruler_picks_up_a_new_rule_file_without_a_restart(live_loki):
+    """A rule change is a ConfigMap update: the kubelet rewrites the mounted file and the ruler,
+    polling its directory (ruler.poll_interval, 1m in the stack's config), loads it; the pod never
+    restarts. Here the file is written beside the stack's own, in the running Loki's rule dir."""
+    config = yaml.safe_load(live_loki.get("/config"))
+    poll = duration_seconds(config["ruler"]["poll_interval"])
+    assert poll == 60, config["ruler"]["poll_interval"]
+    rule_file = live_loki.log.parent / "rules" / TENANT / "reload-probe.rules.yaml"
+    before = _start_time(live_loki)
+    assert _evaluated_alerts(live_loki), "the ruler evaluates none of the stack's alerts"
+    rule_file.write_text(yaml.safe_dump({"groups": [{"name": "reload-probe", "rules": [
+        {"alert": "KeelsonReloadProbe", "expr": 'sum(count_over_time({app="reload-probe"}[5m])) > 1000000', "for": "5m"},
+    ]}]}))
+    started = time.monotonic()
+    try:
+        while "KeelsonReloadProbe" not in _evaluated_alerts(live_loki):
+            assert time.monotonic() - started < poll + 45, (
+                f"the ruler did not load the new rule file within {poll + 45}s:\n{live_loki.log.read_text()[-3000:]}"
+            )
+            time.sleep(2)
+        loaded_in = time.monotonic() - started
+        assert b"ready" in live_loki.get("/ready"), "Loki is not ready after the reload"
+        assert _start_time(live_loki) == before, "Loki restarted instead of reloading its rules"
+    finally:
+        rule_file.unlink()
+    FIGURES["live Loki: rule reload"] = f"new rule file evaluated by the running ruler after {loaded_in:.0f}s (poll interval {poll}s), no restart"
