@@ -100,16 +100,16 @@ def run(only_up: bool, keep: bool) -> list[tuple[str, float, list[str]]]:
     return rows
 
 
-def table(rows: list[tuple[str, float, list[str]]], only_up: bool) -> str:
-    info = machine()
+def table(rows: list[tuple[str, float, list[str]]], only_up: bool, info: dict[str, str]) -> str:
+    """The results table; 'info' is machine() taken when the run started."""
     lines = [
         RESULTS_HEADING,
         "",
         f"Written by `python bench/cold_setup.py{' --only up' if only_up else ''}` on {info['nproc']} CPUs ({info['cpu']}), "
-        f"{info['date']}, load average at start {info['load']}: empty Go module, Go build, pip and tool caches, "
+        f"started {info['date']}, load average at start {info['load']}: empty Go module, Go build, pip and tool caches, "
         "tools built one after the other in `make test`'s order (each row is that tool's share of one cold run).",
         "",
-        "| step | wall time | components built |",
+        "| step | wall time | components (the Pulumi bootstrap's own timings) |",
         "|---|---|---|",
     ]
     total = 0.0
@@ -144,8 +144,9 @@ def main() -> int:
     parser.add_argument("--results", action="store_true", help="write the table into bench/RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary caches")
     options = parser.parse_args()
+    info = machine()
     rows = run(options.only == "up", options.keep)
-    text = table(rows, options.only == "up")
+    text = table(rows, options.only == "up", info)
     print(text)
     if options.results:
         write_results(text)
