@@ -24,7 +24,7 @@ import typing
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, SecretStr
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 from pydantic_core import PydanticUndefined
 
 from .docstrings import with_field_docstrings
@@ -40,8 +40,13 @@ class ComponentEntry:
     args: type[BaseModel]
     description: str
     outputs: dict[str, dict] = field(default_factory=dict)
-    """Schema name -> (attribute on the component, property spec)."""
-    attributes: dict[str, str] = field(default_factory=dict)
+    """Schema name (camelCase) -> property spec; the value is the component's snake_case attribute
+    of that name (see `attribute`)."""
+
+    @staticmethod
+    def attribute(output: str) -> str:
+        """The component attribute an output reads: 'internalUrl' -> 'internal_url'."""
+        return to_snake(output)
 
     @property
     def token(self) -> str:
@@ -82,7 +87,6 @@ def components() -> list[ComponentEntry]:
                 "internalUrl": _string("The in-cluster URL of the Service."),
                 "url": _string("The public URL when the app has an Ingress."),
             },
-            {"namespace": "namespace", "serviceName": "service_name", "internalUrl": "internal_url", "url": "url"},
         ),
         ComponentEntry(
             MonitoringStack,
@@ -96,13 +100,6 @@ def components() -> list[ComponentEntry]:
                 "grafanaUrl": _string("Grafana's URL."),
                 "grafanaAdminPassword": _string("Grafana's generated admin password.", secret=True),
             },
-            {
-                "namespace": "namespace",
-                "prometheusUrl": "prometheus_url",
-                "alertmanagerUrl": "alertmanager_url",
-                "grafanaUrl": "grafana_url",
-                "grafanaAdminPassword": "grafana_admin_password",
-            },
         ),
         ComponentEntry(
             LoggingStack,
@@ -113,7 +110,6 @@ def components() -> list[ComponentEntry]:
                 "collectorNamespace": _string("The log collector's namespace."),
                 "lokiUrl": _string("Loki's in-cluster URL."),
             },
-            {"namespace": "namespace", "collectorNamespace": "collector_namespace", "lokiUrl": "loki_url"},
         ),
         ComponentEntry(
             CertIssuer,
@@ -128,7 +124,6 @@ def components() -> list[ComponentEntry]:
                     "description": "Certificate name -> the Secret that holds its key pair.",
                 },
             },
-            {"issuerName": "issuer_name", "namespace": "namespace", "certificateSecrets": "certificate_secrets"},
         ),
         ComponentEntry(
             GovernedNamespace,
@@ -136,7 +131,6 @@ def components() -> list[ComponentEntry]:
             "A namespace with Pod Security labels, a ResourceQuota, a LimitRange and default-deny "
             "NetworkPolicies.",
             {"name": _string("The namespace's name.")},
-            {"name": "name"},
         ),
     ]
 

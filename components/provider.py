@@ -135,11 +135,9 @@ class KeelsonProvider(Provider):
         args = self.plain_args(resource_type, dict(inputs))
         entry = self._entries[resource_type]
         component = entry.component(name, args, options)
-        state = {
-            schema_name: getattr(component, attribute)
-            for schema_name, attribute in entry.attributes.items()
-            if getattr(component, attribute, None) is not None
-        }
+        # getattr without a default: an output whose attribute is missing fails loudly here.
+        values = {output: getattr(component, entry.attribute(output)) for output in entry.outputs}
+        state = {output: value for output, value in values.items() if value is not None}
         return ConstructResult(component.urn, state)
 
 

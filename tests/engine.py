@@ -38,6 +38,15 @@ PROJECT_FILES = (
 PROJECT_DIRS = ("components",)
 
 
+def toolchain_pins() -> dict[str, str]:
+    """The pins of tools/pulumi-versions.env (NAME=value lines), as tools/bootstrap-pulumi.sh reads them."""
+    return dict(
+        line.split("=", 1)
+        for line in (ROOT / "tools" / "pulumi-versions.env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+
+
 def toolchain_bin_dir(consumer_hosts: bool = False) -> Path:
     """The folder holding the pulumi CLI and plugins (with the consumers' language hosts when it has
     them, or when asked to), or a failing test saying how to get them."""
@@ -146,11 +155,7 @@ class Project:
 
     def _install_plugins(self, bin_dir: Path) -> None:
         """Install the pinned provider binaries into this project's PULUMI_HOME (no download)."""
-        versions = dict(
-            line.split("=", 1)
-            for line in (ROOT / "tools" / "pulumi-versions.env").read_text().splitlines()
-            if "=" in line and not line.startswith("#")
-        )
+        versions = toolchain_pins()
         for name, key in (("kubernetes", "PULUMI_KUBERNETES_VERSION"), ("random", "PULUMI_RANDOM_VERSION")):
             binary = bin_dir / f"pulumi-resource-{name}"
             if binary.exists():
