@@ -24,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BENCH, ROOT, machine, median, noisy_processes, run_worker  # noqa: E402
 
 README_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
-NOTES_HEADING = "## Notes"
-"""bench/RESULTS.md keeps what follows this heading (written by hand: profiles, before/after) across runs."""
 """README.md shows the latest table between these lines (written by --readme)."""
+KEPT_SECTIONS = ("## Cold set-up", "## Notes")
+"""bench/RESULTS.md keeps these sections across runs: the cold set-up table (bench/cold_setup.py
+writes it) and the notes written by hand (profiles, before/after)."""
 
 SCALING_SIZES = (1, 10, 50, 100)
 OVERHEAD_TARGET = 1.3
@@ -328,13 +329,20 @@ def main() -> None:
     print(table)
     if not options.quick:
         results = BENCH / "RESULTS.md"
-        notes = results.read_text().partition(NOTES_HEADING)[1:] if results.exists() else ("", "")
+        kept = kept_sections(results.read_text()) if results.exists() else ""
         results.write_text(
             "# Benchmark results\n\nWritten by `python bench/run.py` (see bench/run.py for what each figure "
-            "measures).\n\n" + table + "\n" + ("\n" + "".join(notes) if notes[0] else "")
+            "measures).\n\n" + table + "\n" + ("\n" + kept if kept else "")
         )
     if options.readme:
         (ROOT / "README.md").write_text(readme_with(ROOT / "README.md", table))
+
+
+def kept_sections(text: str) -> str:
+    """The part of RESULTS.md from the first of KEPT_SECTIONS on, which a new table must not erase."""
+    starts = [text.find(f"\n{heading}\n") for heading in KEPT_SECTIONS]
+    starts = [start + 1 for start in starts if start != -1]
+    return text[min(starts) :] if starts else ""
 
 
 def readme_with(readme: Path, table: str) -> str:

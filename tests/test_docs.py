@@ -31,3 +31,18 @@ def test_ci_runs_the_readme_test_command():
     readme = (harness.ROOT / "README.md").read_text()
     assert "make test" in readme and "make up" in readme
     assert "make test" in (harness.ROOT / ".ci" / "run").read_text()
+
+
+def test_a_new_benchmark_table_keeps_the_cold_set_up_and_the_notes_of_bench_results():
+    sys.path.insert(0, str(harness.ROOT / "bench"))
+    try:
+        import run as bench_run
+    finally:
+        sys.path.remove(str(harness.ROOT / "bench"))
+    current = (harness.ROOT / "bench" / "RESULTS.md").read_text()
+    kept = bench_run.kept_sections(current)
+    assert kept.startswith("## Cold set-up\n"), "bench/RESULTS.md lost its cold set-up table"
+    assert "\n## Notes\n" in kept
+    old = "# Benchmark results\n\n| old table |\n\n## Cold set-up\n\ncold\n\n## Notes\n\nnotes\n"
+    assert bench_run.kept_sections(old) == "## Cold set-up\n\ncold\n\n## Notes\n\nnotes\n"
+    assert bench_run.kept_sections("# Benchmark results\n\n| table |\n") == ""
