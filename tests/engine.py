@@ -139,9 +139,10 @@ class Project:
         }
         self._install_plugins(bin_dir)
 
-    def pulumi(self, *args: str, check: bool = True, timeout: int = 900) -> Result:
+    def pulumi(self, *args: str, check: bool = True, timeout: int = 900, env: dict[str, str] | None = None) -> Result:
+        """Run the CLI in this copy; 'env' adds to (or overrides) the project's environment for this call."""
         command = ["pulumi", *args, "--non-interactive", "--color", "never"]
-        env = dict(self.env)
+        env = {**self.env, **(env or {})}
         if "--stack" in args and set(self.render_stacks) & set(args):
             # Render mode refuses any kubeconfig, and needs none.
             env.pop("KUBECONFIG", None)
@@ -164,7 +165,7 @@ class Project:
     def init_stack(self, stack: str) -> None:
         self.pulumi("stack", "init", stack, "--secrets-provider", "passphrase")
 
-    def preview_steps(self, stack: str) -> list[dict]:
+    def preview_steps(self, stack: str, env: dict[str, str] | None = None) -> list[dict]:
         """The steps of a JSON preview: each with 'op' and 'urn'."""
-        result = self.pulumi("preview", "--stack", stack, "--json")
+        result = self.pulumi("preview", "--stack", stack, "--json", env=env)
         return json.loads(result.stdout).get("steps", [])

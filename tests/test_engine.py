@@ -206,6 +206,44 @@ def test_preview_without_a_cluster_completes_for(stack, tmp_path_factory):
     assert "error" not in preview.output.lower().replace("errored", ""), preview.output[-4000:]
 
 
+def test_a_preview_that_skips_checkpoints_plans_the_same_steps(tmp_path_factory):
+    """tools/pulumi.sh and the pull-request workflow preview with PULUMI_SKIP_CHECKPOINTS=true: the
+    CLI then stops serializing the whole state after every step, and must plan exactly as before."""
+    project = Project(tmp_path_factory.mktemp("engine-checkpoints"))
+    project.init_stack("production")
+
+    def plan(skip: str) -> dict[str, tuple[str, dict]]:
+        steps = project.preview_steps("production", env={"PULUMI_SKIP_CHECKPOINTS": skip})
+        return {step["urn"]: (step["op"], step.get("newState", {}).get("inputs", {})) for step in steps}
+
+    default, skipped = plan("false"), plan("true")
+    assert len(default) == expected_resource_count("production"), sorted(default)
+    assert skipped == default, sorted(urn for urn in default.keys() | skipped.keys() if default.get(urn) != skipped.get(urn))
+
+
+def test_tools_pulumi_sh_previews_without_checkpoints_and_updates_with_them(tmp_path):
+    """Previews skip the CLI's per-step checkpoints unless the caller says otherwise; updates never do."""
+    fake = tmp_path / "bin" / "pulumi"
+    fake.parent.mkdir()
+    fake.write_text('#!/usr/bin/env bash\n[[ "$1" == stack ]] && { echo "[]"; exit 0; }\necho "${PULUMI_SKIP_CHECKPOINTS-unset}"\n')
+    fake.chmod(0o755)
+    env = {
+        "PATH": f"{fake.parent}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PULUMI_HOME": str(tmp_path / "home"),
+        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
+    }
+
+    def skip_checkpoints(*args: str, **extra: str) -> str:
+        script = harness.ROOT / "tools" / "pulumi.sh"
+        completed = subprocess.run([str(script), *args], env={**env, **extra}, capture_output=True, text=True, check=True)
+        return completed.stdout.strip()
+
+    assert skip_checkpoints("preview", "--stack", "staging") == "true"
+    assert skip_checkpoints("preview", "--stack", "staging", PULUMI_SKIP_CHECKPOINTS="false") == "false"
+    assert skip_checkpoints("up", "--stack", "staging", "--yes") == "unset"
+
+
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_the_configured_credentials_of_the_stack_files_are_never_in_clear_text_in_the_repo(stack, tmp_path_factory):
     project = Project(tmp_path_factory.mktemp(f"secrets-{stack}"))

@@ -186,3 +186,18 @@ def test_every_shell_script_of_the_project_passes_shellcheck():
     )
     FIGURES["shellcheck"] = f"{len(scripts)} scripts, {len(completed.stdout.splitlines())} findings"
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_the_workflows_run_the_pinned_cli_and_previews_skip_the_per_step_checkpoints():
+    """The CLI the workflows install is the one the toolchain builds (tools/pulumi-versions.env);
+    previews skip the per-step checkpoints as tools/pulumi.sh does, deploys keep them."""
+    from engine import toolchain_pins
+
+    pinned = toolchain_pins()["PULUMI_VERSION"]
+    for path in (PULL_REQUEST, DEPLOY):
+        for name, job in load(path)["jobs"].items():
+            for step in steps_using(job, PULUMI_ACTION):
+                assert step["with"]["pulumi-version"] == pinned, f"{path.name} job '{name}' installs another CLI than {pinned}"
+                skip = job.get("env", {}).get("PULUMI_SKIP_CHECKPOINTS")
+                expected = "true" if step["with"]["command"] == "preview" else None
+                assert skip == expected, f"{path.name} job '{name}' ({step['with']['command']}): PULUMI_SKIP_CHECKPOINTS={skip!r}"

@@ -25,6 +25,14 @@ export PULUMI_HOME="${PULUMI_HOME:-$root/.pulumi/home}"
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$root/.pulumi/state}"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING=true
+# A preview persists nothing, yet the CLI (3.277) serializes and integrity-checks the whole state
+# after each of its steps, then discards it: quadratic in the stack's size. Previews skip those
+# checkpoints (the planned steps are the same: tests/test_engine.py); updates keep them, since
+# they are the record of what a failed update already created. PULUMI_SKIP_CHECKPOINTS=false
+# restores the CLI's default.
+if [[ "${1:-}" == preview ]]; then
+  export PULUMI_SKIP_CHECKPOINTS="${PULUMI_SKIP_CHECKPOINTS:-true}"
+fi
 # The example stacks' state and secure values are encrypted with this passphrase. It protects
 # nothing real (the stack files hold placeholders): set your own before configuring real secrets.
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-keelson-example}"
