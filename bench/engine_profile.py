@@ -27,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import median, write_json  # noqa: E402
-from real_engine import BASELINE_FIXED, _count, _init, baseline_project  # noqa: E402
+from real_engine import BASELINE_FIXED, PREVIEW_ENV, _count, _init, baseline_project  # noqa: E402
 
 from engine import Project  # noqa: E402  (tests/engine.py)
 
@@ -100,16 +100,16 @@ def engine_profile(repeats: int) -> dict[str, Any]:
         (root / "baseline").mkdir()
         projects = {"keelson": Project(root / "keelson"), "baseline": baseline_project(root / "baseline")}
         _init(projects["keelson"], "production", None)
-        counts = {"keelson": _count(projects["keelson"].pulumi("preview", "--stack", "production").summary(), "to create")}
+        counts = {"keelson": _count(projects["keelson"].pulumi("preview", "--stack", "production", env=PREVIEW_ENV).summary(), "to create")}
         _init(projects["baseline"], "production", counts["keelson"])
         counts["baseline"] = counts["keelson"]
         marks_files = {name: _instrument(project, site) for name, project in projects.items()}
         for name, project in projects.items():
-            project.pulumi("preview", "--stack", "production")  # untimed: caches warm for both alike
+            project.pulumi("preview", "--stack", "production", env=PREVIEW_ENV)  # untimed: caches warm for both alike
         for _ in range(repeats):
             for name, project in projects.items():
                 started = time.time()
-                project.pulumi("preview", "--stack", "production")
+                project.pulumi("preview", "--stack", "production", env=PREVIEW_ENV)
                 ended = time.time()
                 marks = json.loads(marks_files[name].read_text().splitlines()[-1])
                 marks.update(cli_start=started, cli_end=ended)

@@ -22,6 +22,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BENCH, ROOT, machine, median, noisy_processes, run_worker  # noqa: E402
+from engine import toolchain_pins  # noqa: E402  (tests/engine.py, on the path common sets)
 
 README_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 """README.md shows the latest table between these lines (written by --readme)."""
@@ -237,6 +238,17 @@ class Runner:
             f"round{'s' if result['repeats'] > 1 else ''}",
             f"≤ {SCALING_TARGET:g}: {verdict(ratio <= SCALING_TARGET)}",
         )
+        default = result["cli_default"]
+        skipped = str(default["size"])
+        self.row(
+            "4",
+            f"engine at scale: `pulumi preview`, {skipped} apps, the CLI's default per-step checkpoints",
+            seconds(default["keelson"]),
+            f"{keelson[skipped]['resources']} resources; {default['keelson'] / keelson[skipped]['median']:.1f}× the "
+            f"preview above that skips them (PULUMI_SKIP_CHECKPOINTS=true, as tools/pulumi.sh previews); minimal "
+            f"program {seconds(default['baseline'])}, {default['baseline'] / baseline[skipped]['median']:.1f}× its own; "
+            "one run each",
+        )
 
     # 5 -----------------------------------------------------------------------------------------
     def footprint(self) -> None:
@@ -287,7 +299,9 @@ class Runner:
             )
 
     def table(self, command: str, about: dict[str, str]) -> str:
-        versions = " · ".join(f"{name} {metadata.version(name)}" for name in ("pulumi", "pulumi-kubernetes", "pydantic"))
+        versions = f"pulumi CLI {toolchain_pins()['PULUMI_VERSION']} (the engine section's) · " + " · ".join(
+            f"{name} {metadata.version(name)}" for name in ("pulumi", "pulumi-kubernetes", "pydantic")
+        )
         lines = [
             f"Machine: {about['nproc']} CPUs ({about['cpu']}), Python {about['python']}, {about['date']}, "
             f"load average at start {about['load']}; {versions}.",
