@@ -60,7 +60,7 @@ BASELINE_FIXED = 2
 
 PREVIEW_ENV = {"PULUMI_SKIP_CHECKPOINTS": "true"}
 """Previews run as tools/pulumi.sh and the pull-request workflow run them: without the checkpoints
-the CLI (3.277) serializes after every step of a preview and then discards (README, "Performance").
+the CLI (3.277) serializes after every step of a preview and then discards (README, "Deploying to a real cluster").
 Updates keep the CLI's default."""
 CLI_DEFAULT_ENV = {"PULUMI_SKIP_CHECKPOINTS": "false"}
 
@@ -123,6 +123,11 @@ def _timed(project: Project, *args: str, env: dict[str, str] | None = None) -> t
     return time.perf_counter() - started, result.summary()
 
 
+def _preview(project: Project, stack: str, env: dict[str, str] = PREVIEW_ENV) -> tuple[float, str]:
+    """A timed `pulumi preview` of 'stack', run the way tools/pulumi.sh runs previews unless 'env' says otherwise."""
+    return _timed(project, "preview", "--stack", stack, env=env)
+
+
 def _fresh_stack(project: Project, stack: str, resources: int | None) -> None:
     """Forget the stack's state and rendered files (its config file stays), so the next up starts cold."""
     project.pulumi("stack", "rm", stack, "--force", "--yes", "--preserve-config", check=False)
@@ -152,14 +157,14 @@ def real_engine(repeats: int) -> dict[str, Any]:
 
         for name, project in projects.items():
             _init(project, "production", size(name, "production"))
-            _, summary = _timed(project, "preview", "--stack", "production", env=PREVIEW_ENV)
+            _, summary = _preview(project, "production")
             counts[name]["production"] = _count(summary, "to create")
             _init(project, "local", size(name, "local"))
             _, summary = _timed(project, "up", "--stack", "local", "--yes", "--skip-preview")
             counts[name]["local"] = _count(summary, "created")
         for _ in range(repeats):
             for name, project in projects.items():
-                seconds, _ = _timed(project, "preview", "--stack", "production", env=PREVIEW_ENV)
+                seconds, _ = _preview(project, "production")
                 runs[name]["preview_production"].append(seconds)
         for _ in range(repeats):
             for name, project in projects.items():
@@ -198,21 +203,21 @@ def real_engine_scale(repeats: int) -> dict[str, Any]:
         for size in SCALE_SIZES:
             stack = write_scale_stack(projects["keelson"], size)
             _init(projects["keelson"], stack, None)
-            _, summary = _timed(projects["keelson"], "preview", "--stack", stack, env=PREVIEW_ENV)
+            _, summary = _preview(projects["keelson"], stack)
             counts[size] = _count(summary, "to create")
             _init(projects["baseline"], stack, counts[size])
-            _timed(projects["baseline"], "preview", "--stack", stack, env=PREVIEW_ENV)
+            _preview(projects["baseline"], stack)
         for _ in range(repeats):
             for size in SCALE_SIZES:
                 for name, project in projects.items():
-                    seconds, summary = _timed(project, "preview", "--stack", f"scale-{size}", env=PREVIEW_ENV)
+                    seconds, summary = _preview(project, f"scale-{size}")
                     assert _count(summary, "to create") == counts[size], summary
                     runs[name].setdefault(size, []).append(seconds)
         # What the same previews cost with the CLI's default checkpoints: one run each, largest stack.
         largest = max(SCALE_SIZES)
         cli_default = {}
         for name, project in projects.items():
-            seconds, summary = _timed(project, "preview", "--stack", f"scale-{largest}", env=CLI_DEFAULT_ENV)
+            seconds, summary = _preview(project, f"scale-{largest}", env=CLI_DEFAULT_ENV)
             assert _count(summary, "to create") == counts[largest], summary
             cli_default[name] = seconds
     result: dict[str, Any] = {"repeats": repeats, "sizes": list(SCALE_SIZES), "cli_default": {"size": largest, **cli_default}}

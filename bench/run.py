@@ -13,6 +13,7 @@ all) while a pytest or Go build runs, and the header names any section that ran 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from importlib import metadata
@@ -22,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BENCH, ROOT, machine, median, noisy_processes, run_worker  # noqa: E402
-from engine import toolchain_pins  # noqa: E402  (tests/engine.py, on the path common sets)
+from engine import toolchain_bin_dir  # noqa: E402  (tests/engine.py, on the path common sets)
 
 README_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 """README.md shows the latest table between these lines (written by --readme)."""
@@ -299,7 +300,7 @@ class Runner:
             )
 
     def table(self, command: str, about: dict[str, str]) -> str:
-        versions = f"pulumi CLI {toolchain_pins()['PULUMI_VERSION']} (the engine section's) · " + " · ".join(
+        versions = f"pulumi CLI {cli_version()} (the engine section's) · " + " · ".join(
             f"{name} {metadata.version(name)}" for name in ("pulumi", "pulumi-kubernetes", "pydantic")
         )
         lines = [
@@ -350,6 +351,12 @@ def main() -> None:
         )
     if options.readme:
         (ROOT / "README.md").write_text(readme_with(ROOT / "README.md", table))
+
+
+def cli_version() -> str:
+    """The version of the CLI the engine section runs (tests/engine.py picks it: PATH or the toolchain)."""
+    pulumi = toolchain_bin_dir() / "pulumi"
+    return subprocess.run([str(pulumi), "version"], capture_output=True, text=True, check=True).stdout.strip().lstrip("v")
 
 
 def kept_sections(text: str) -> str:
